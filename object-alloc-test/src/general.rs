@@ -266,12 +266,16 @@ fn resize<G: General>(
             c.expected
         )
     })?;
-    if zeroed && G::ZEROED_RESIZE && len > old.size() {
-        // SAFETY: the allocator promised the bytes past the old size are
+    // `Allocator::grow_zeroed` zeroes from the end of the old *block*
+    // (which may be longer than the layout asked for) to the end of the new
+    // one; the bytes between the old layout's size and the old block's end
+    // may keep what the caller wrote there.
+    if zeroed && G::ZEROED_RESIZE && len > held.len {
+        // SAFETY: the allocator promised the bytes past the old block are
         // zeroed, up to `len`.
-        let tail = unsafe { ptr.add(old.size()) };
+        let tail = unsafe { ptr.add(held.len) };
         // SAFETY: as above.
-        unsafe { check_zero(tail, len - old.size()) }.map_err(|m| {
+        unsafe { check_zero(tail, len - held.len) }.map_err(|m| {
             format!(
                 "a zeroed grow from {} to {new_size} bytes left the new tail dirty: {m}",
                 old.size()
