@@ -5,7 +5,10 @@
 //! cargo bench -p mmap-alloc --bench map
 //! ```
 
-#![expect(clippy::disallowed_methods, reason = "raw mmap is the baseline being compared against")]
+#![expect(
+    clippy::disallowed_methods,
+    reason = "raw mmap is the baseline being compared against"
+)]
 
 use std::hint::black_box;
 use std::ptr::NonNull;
@@ -54,8 +57,12 @@ fn map_touch_unmap(c: &mut Criterion) {
     for len in [4 << 10, 64 << 10, 2 << 20] {
         group.throughput(Throughput::Bytes(len as u64));
         let name = format!("{}KiB", len >> 10);
-        group.bench_with_input(BenchmarkId::new("libc", &name), &len, |b, &len| b.iter(|| raw(len)));
-        group.bench_with_input(BenchmarkId::new("mmap-alloc", &name), &len, |b, &len| b.iter(|| ours(&map, len)));
+        group.bench_with_input(BenchmarkId::new("libc", &name), &len, |b, &len| {
+            b.iter(|| raw(len))
+        });
+        group.bench_with_input(BenchmarkId::new("mmap-alloc", &name), &len, |b, &len| {
+            b.iter(|| ours(&map, len))
+        });
     }
     group.finish();
 }

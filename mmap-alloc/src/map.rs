@@ -275,13 +275,35 @@ impl MapAlloc {
         flags: c_int,
         size: usize,
     ) -> Result<NonNull<u8>, MapError> {
-        let page = os::page_size();
-        let too_large = MapError::TooLarge { size };
-        let (before, after) = (self.guard_before * page, self.guard_after * page);
         let (fd, offset) = match &self.file {
             Some(file) => (file.fd, file.take(len)?),
             None => (-1, 0),
         };
+        self.place(len, align, flags, fd, offset, size)
+            .inspect_err(|_| {
+                if fd >= 0 {
+                    // The region's disk blocks were reserved for a mapping that
+                    // failed: give them back. A file system without hole
+                    // punching keeps them, which costs disk space only.
+                    let _ = os::punch_hole(fd, offset, len as i64);
+                }
+            })
+    }
+
+    /// Maps `len` bytes of `fd` at `offset` (or anonymous memory) as
+    /// [`map_in_reservation`](Self::map_in_reservation) describes.
+    fn place(
+        &self,
+        len: usize,
+        align: usize,
+        flags: c_int,
+        fd: c_int,
+        offset: i64,
+        size: usize,
+    ) -> Result<NonNull<u8>, MapError> {
+        let page = os::page_size();
+        let too_large = MapError::TooLarge { size };
+        let (before, after) = (self.guard_before * page, self.guard_after * page);
         let slack = align.saturating_sub(page);
         if before == 0 && after == 0 && slack == 0 {
             // SAFETY: no fixed address, so the kernel picks a free range.

@@ -180,6 +180,20 @@ pub(crate) fn fallocate(fd: c_int, offset: i64, len: i64) -> Result<(), MapError
     }
 }
 
+/// Frees the disk blocks of `offset..offset + len` of the file, keeping its
+/// size; the range reads back as zero.
+pub(crate) fn punch_hole(fd: c_int, offset: i64, len: i64) -> Result<(), MapError> {
+    let mode = libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE;
+    // SAFETY: `fallocate` on any descriptor only fails with an error code.
+    match unsafe { libc::fallocate(fd, mode, offset, len) } {
+        0 => Ok(()),
+        _ => Err(MapError::Kernel {
+            call: "fallocate(PUNCH_HOLE)",
+            errno: errno(),
+        }),
+    }
+}
+
 /// The size of the file behind `fd`.
 pub(crate) fn file_size(fd: c_int) -> Result<u64, MapError> {
     let mut st = core::mem::MaybeUninit::<libc::stat>::uninit();
