@@ -9,49 +9,15 @@
 //! cargo bench -p mmap-alloc --bench map_paired
 //! ```
 
-#![expect(clippy::disallowed_methods, reason = "raw mmap is the baseline being compared against")]
-
-use std::hint::black_box;
-use std::ptr::NonNull;
 use std::time::{Duration, Instant};
 
 use mmap_alloc::MapAlloc;
 
-const PAGE: usize = 4096;
+mod common;
+
+use common::{ours, raw};
+
 const ROUNDS: usize = 200;
-
-fn touch(p: NonNull<u8>, len: usize) {
-    for off in (0..len).step_by(PAGE) {
-        // SAFETY: callers pass a live read-write mapping of `len` bytes.
-        unsafe { p.as_ptr().add(off).write_volatile(1) };
-    }
-}
-
-fn raw(len: usize) {
-    // SAFETY: an anonymous private mapping at an address the kernel picks.
-    let p = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    assert_ne!(p, libc::MAP_FAILED);
-    let p = NonNull::new(p.cast::<u8>()).expect("mmap does not return null");
-    touch(black_box(p), len);
-    // SAFETY: the mapping made above, no longer used.
-    assert_eq!(unsafe { libc::munmap(p.as_ptr().cast(), len) }, 0);
-}
-
-fn ours(map: &MapAlloc, len: usize) {
-    let p = map.map(len, PAGE).expect("the bench sizes are mappable");
-    touch(black_box(p), len);
-    // SAFETY: the mapping made above, no longer used.
-    unsafe { map.unmap(p, len) }.expect("unmapping our own mapping");
-}
 
 fn batch(n: usize, f: impl Fn()) -> Duration {
     let start = Instant::now();
@@ -64,7 +30,9 @@ fn batch(n: usize, f: impl Fn()) -> Duration {
 fn main() {
     // `cargo bench` passes `--bench`; a filter is not supported.
     let map = MapAlloc::new();
-    println!("size     median   q1       q3       (ratio = mmap-alloc / libc per round, {ROUNDS} rounds)");
+    println!(
+        "size     median   q1       q3       (ratio = mmap-alloc / libc per round, {ROUNDS} rounds)"
+    );
     for len in [4 << 10, 64 << 10, 2 << 20] {
         // About 2 ms per batch, so a round is long enough to time and
         // short enough to alternate often.
@@ -84,6 +52,12 @@ fn main() {
             .collect();
         ratios.sort_by(f64::total_cmp);
         let q = |f: f64| ratios[((ratios.len() - 1) as f64 * f) as usize];
-        println!("{:>4} KiB {:.3}    {:.3}    {:.3}", len >> 10, q(0.5), q(0.25), q(0.75));
+        println!(
+            "{:>4} KiB {:.3}    {:.3}    {:.3}",
+            len >> 10,
+            q(0.5),
+            q(0.25),
+            q(0.75)
+        );
     }
 }
