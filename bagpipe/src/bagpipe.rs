@@ -40,10 +40,12 @@ use crate::error::{BuildError, PopError, PushError};
 ///
 /// # Costs
 ///
-/// A push or pop that succeeds on its start bag costs one crossbeam-epoch
-/// pin (which the inner bag's own pin then reuses), one thread-local read,
-/// and the inner bag's operation. The inner bags are cache-padded. The
-/// length hint is the sum of the inner bags' hints.
+/// A push or pop that succeeds on its start bag costs one thread-local
+/// read, a mask (or a remainder when the bag count is not a power of two)
+/// and the inner bag's operation. A sweep pins crossbeam-epoch once, so
+/// that the inner bags' own pins nest in it (a counter instead of a fence
+/// each). The inner bags are cache-padded. The length hint is the sum of
+/// the inner bags' hints.
 ///
 /// [`TreiberStack`]: crate::TreiberStack
 /// [`FaaQueue`]: crate::FaaQueue
@@ -115,9 +117,6 @@ impl<B: SharedWeakBag> SharedWeakBag for Bagpipe<B> {
     /// ```
     #[inline]
     fn try_push(&self, item: B::Item) -> Result<(), PushError<B::Item>> {
-        // One pin for the whole call: the inner bag's own pin nests in it,
-        // which costs a counter instead of a fence.
-        let _pinned = epoch::pin();
         let cursor = cursor();
         let start = self.start(cursor);
         match self.bags[start].try_push(item) {
@@ -141,7 +140,6 @@ impl<B: SharedWeakBag> SharedWeakBag for Bagpipe<B> {
     /// ```
     #[inline]
     fn try_pop(&self) -> Result<B::Item, PopError> {
-        let _pinned = epoch::pin();
         let cursor = cursor();
         let start = self.start(cursor);
         match self.bags[start].try_pop() {
@@ -200,6 +198,9 @@ impl<B: SharedWeakBag> Bagpipe<B> {
         start: usize,
         cursor: usize,
     ) -> Result<(), PushError<B::Item>> {
+        // One pin for the sweep: the inner bags' own pins nest in it, which
+        // costs a counter instead of a fence each.
+        let _pinned = epoch::pin();
         let mut contended = usize::from(failed.is_contended());
         let mut item = failed.into_inner();
         let mut index = start;
@@ -234,6 +235,7 @@ impl<B: SharedWeakBag> Bagpipe<B> {
         start: usize,
         cursor: usize,
     ) -> Result<B::Item, PopError> {
+        let _pinned = epoch::pin();
         let mut contended = usize::from(failed == PopError::Contended);
         let mut index = start;
         for _ in 1..self.bags.len() {

@@ -41,9 +41,10 @@
 //! # Fast path
 //!
 //! A push or pop on a `Bagpipe` reads the thread's cursor (a thread-local
-//! `usize`), pins the epoch, and makes one attempt on its start bag: on a
-//! `FaaQueue` a fetch-and-add and an access to the claimed slot; on a
-//! `TreiberStack` one compare-and-swap (and one allocation for a push).
+//! `usize`) and makes one attempt on its start bag, which pins the epoch
+//! and then, on a `FaaQueue`, does a fetch-and-add and an access to the
+//! claimed slot; on a `TreiberStack`, one compare-and-swap (and one
+//! allocation for a push).
 //! What leaves the fast path: a transient failure or an empty (or full)
 //! start bag (a sweep over the other bags, `#[cold]`), a full queue segment
 //! (a new segment) or a used-up one (retirement), a push that a pop
