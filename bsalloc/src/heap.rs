@@ -145,23 +145,30 @@ impl BsAlloc {
     /// Allocates a block for `layout`, and returns it with its usable length
     /// (the whole block, at least `layout.size()`).
     ///
-    /// The fast path is a small request popped off the small class's free
-    /// stack: the zero-size test, a compare, and the stack's pop (two loads,
-    /// a relaxed link load and one compare-exchange). Everything else is in
-    /// [`Self::alloc_slow`].
+    /// The fast path is a request popped off its class's free stack: the
+    /// zero-size test, one or two compares, and the stack's pop (two loads, a
+    /// relaxed link load and one compare-exchange). A used-up class, zero
+    /// sizes and mappings are in [`Self::alloc_slow`].
     #[inline]
     fn alloc_block(&self, layout: Layout) -> Option<(NonNull<u8>, usize)> {
-        if layout.size() != 0 && layout.size().max(layout.align()) <= SMALL_SIZE {
-            if let Some(block) = self.small.alloc() {
-                return Some((block, SMALL_SIZE));
+        if layout.size() != 0 {
+            let want = layout.size().max(layout.align());
+            if want <= SMALL_SIZE {
+                if let Some(block) = self.small.alloc() {
+                    return Some((block, SMALL_SIZE));
+                }
+            } else if want <= LARGE_SIZE {
+                if let Some(block) = self.large.alloc() {
+                    return Some((block, LARGE_SIZE));
+                }
             }
         }
         self.alloc_slow(layout)
     }
 
-    /// Frees a block. The fast path is a block of the small class: the
-    /// zero-size test, a compare, the arena bounds check and the stack's push
-    /// (a relaxed store and one compare-exchange).
+    /// Frees a block. The fast path is a block of its own class: the
+    /// zero-size test, one or two compares, the arena bounds check and the
+    /// stack's push (a relaxed store and one compare-exchange).
     ///
     /// # Safety
     ///
@@ -170,27 +177,39 @@ impl BsAlloc {
     /// - Nothing uses the block afterwards.
     #[inline]
     unsafe fn dealloc_block(&self, block: NonNull<u8>, layout: Layout) {
-        if layout.size() != 0 && layout.size().max(layout.align()) <= SMALL_SIZE {
-            if let Some(index) = self.small.index_of(block) {
-                // SAFETY: the caller frees a block this heap handed out, once;
-                // `index_of` found it in the small class.
-                unsafe { self.small.dealloc(index) };
-                return;
+        if layout.size() != 0 {
+            let want = layout.size().max(layout.align());
+            if want <= SMALL_SIZE {
+                if let Some(index) = self.small.index_of(block) {
+                    // SAFETY: the caller frees a block this heap handed out,
+                    // once; `index_of` found it in the small class.
+                    unsafe { self.small.dealloc(index) };
+                    return;
+                }
+            } else if want <= LARGE_SIZE {
+                if let Some(index) = self.large.index_of(block) {
+                    // SAFETY: as above, in the large class.
+                    unsafe { self.large.dealloc(index) };
+                    return;
+                }
             }
         }
         // SAFETY: forwarded from the caller.
         unsafe { self.dealloc_slow(block, layout) }
     }
 
-    /// Everything the fast path leaves: the large class, zero-size blocks,
-    /// a used-up small class, and mappings.
+    /// Everything the fast path leaves: zero-size blocks, a used-up class
+    /// (whose requests try the large class, then a mapping), and requests
+    /// above the large class.
     #[cold]
     #[inline(never)]
     fn alloc_slow(&self, layout: Layout) -> Option<(NonNull<u8>, usize)> {
         if layout.size() == 0 {
             return Some((dangling(layout), 0));
         }
-        // A small request is here because the small class is used up.
+        // A small request is here because the small class is used up; a
+        // large one finds its class used up again (unless a block was freed
+        // meanwhile) and goes on to a mapping.
         if layout.size().max(layout.align()) <= LARGE_SIZE {
             if let Some(block) = self.large.alloc() {
                 return Some((block, LARGE_SIZE));
@@ -199,8 +218,8 @@ impl BsAlloc {
         pages::alloc(layout)
     }
 
-    /// Frees what the fast path does not: blocks of the large class, blocks
-    /// that a used-up class sent elsewhere, zero-size blocks, and mappings.
+    /// Frees what the fast path does not: zero-size blocks, blocks that a
+    /// used-up class sent to a larger home, and mappings.
     ///
     /// # Safety
     ///

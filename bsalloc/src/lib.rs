@@ -87,13 +87,13 @@
 //!
 //! # The fast path
 //!
-//! `alloc` of a small request: a zero-size test, a compare, and a pop (an
-//! acquire load of the stack's head and of the arena pointer, a relaxed load
-//! of a link, one compare-exchange). `dealloc` of a small block: the same
-//! tests, the arena bounds check, and a push (a relaxed store of a link, one
-//! compare-exchange). A large-class request adds one compare. An empty
-//! stack (carving a fresh block, mapping the arena on first use), a full
-//! class, mappings, zeroing and resizing are `#[cold]` functions.
+//! `alloc` of a class request: a zero-size test, one or two compares, and
+//! a pop (an acquire load of the stack's head and of the arena pointer, a
+//! relaxed load of a link, one compare-exchange). `dealloc` of a class
+//! block: the same tests, the arena bounds check, and a push (a relaxed
+//! store of a link, one compare-exchange). An empty stack (carving a fresh
+//! block, mapping the arena on first use), a used-up class, zero sizes,
+//! mappings and resizing are `#[cold]` functions.
 //!
 //! # The two sizes, from measurement
 //!
