@@ -1,0 +1,252 @@
+//! The builder every cache is made with.
+
+use core::alloc::Layout;
+use core::marker::PhantomData;
+
+use object_alloc::{DefaultInit, Init, UntypedObjectAlloc};
+
+use crate::cache::{Cache, Geometry};
+use crate::error::{ConfigError, ErrorHook, abort_on_error};
+use crate::typed::{SlabAlloc, drop_fn};
+use crate::untyped::UntypedSlabAlloc;
+
+/// How many empty slabs a cache keeps by default before returning them to
+/// the backing.
+pub const DEFAULT_MAX_EMPTY_SLABS: usize = 2;
+
+/// A slab layout that suits objects of `object`: slabs of at least 64 KiB,
+/// and big enough for 8 objects, aligned to their size.
+///
+/// ```
+/// use core::alloc::Layout;
+/// use slab_alloc::slab_layout_for;
+///
+/// assert_eq!(slab_layout_for(Layout::new::<u64>()).size(), 64 << 10);
+/// assert_eq!(slab_layout_for(Layout::new::<[u8; 65536]>()).size(), 1 << 20);
+/// ```
+pub fn slab_layout_for(object: Layout) -> Layout {
+    let stride = object.pad_to_align().size().max(1);
+    let size = (8 * stride + stride.max(object.align()))
+        .next_power_of_two()
+        .max(64 << 10);
+    Layout::from_size_align(size, size).expect("a power of two below isize::MAX")
+}
+
+/// Makes caches: a name, an object layout (untyped caches) or type (typed
+/// caches), an initialiser (typed caches), the backing and a few policies.
+///
+/// The slab size is the backing's layout size; it must be a power of two and
+/// the backing's alignment must equal it (slabs are aligned to their size, so
+/// an object's slab is found by masking its address).
+///
+/// ```
+/// use core::alloc::Layout;
+/// use object_alloc::{GlobalUntyped, ObjectAlloc};
+/// use slab_alloc::{SlabBuilder, slab_layout_for};
+///
+/// let mut names = SlabBuilder::new("names")
+///     .max_empty_slabs(1)
+///     .build::<String, _, _>(|| String::with_capacity(32), GlobalUntyped::system(slab_layout_for(Layout::new::<String>())))
+///     .unwrap();
+/// let name = names.alloc().unwrap();
+/// // SAFETY: a constructed `String` we own.
+/// assert!(unsafe { name.as_ref() }.capacity() >= 32);
+/// // SAFETY: from `names`, freed once, still a valid `String`.
+/// unsafe { names.dealloc(name) };
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct SlabBuilder {
+    name: &'static str,
+    layout: Option<Layout>,
+    slab_size: Option<usize>,
+    max_empty: usize,
+    hook: ErrorHook,
+}
+
+impl SlabBuilder {
+    /// A builder for a cache called `name` (used in error messages).
+    ///
+    /// ```
+    /// let builder = slab_alloc::SlabBuilder::new("inodes");
+    /// # let _ = builder;
+    /// ```
+    pub const fn new(name: &'static str) -> Self {
+        SlabBuilder {
+            name,
+            layout: None,
+            slab_size: None,
+            max_empty: DEFAULT_MAX_EMPTY_SLABS,
+            hook: abort_on_error,
+        }
+    }
+
+    /// The object layout of an untyped cache (typed caches use `T`'s).
+    ///
+    /// ```
+    /// # use core::alloc::Layout;
+    /// let builder = slab_alloc::SlabBuilder::new("blocks").layout(Layout::from_size_align(24, 8).unwrap());
+    /// # let _ = builder;
+    /// ```
+    pub const fn layout(mut self, layout: Layout) -> Self {
+        self.layout = Some(layout);
+        self
+    }
+
+    /// The slab size, checked against the backing's layout (by default the
+    /// backing's size is taken as it is).
+    ///
+    /// ```
+    /// let builder = slab_alloc::SlabBuilder::new("blocks").slab_size(1 << 16);
+    /// # let _ = builder;
+    /// ```
+    pub const fn slab_size(mut self, bytes: usize) -> Self {
+        self.slab_size = Some(bytes);
+        self
+    }
+
+    /// The working set of empty slabs: when a slab becomes empty and more
+    /// than `n` are, the one empty the longest goes back to the backing
+    /// (default [`DEFAULT_MAX_EMPTY_SLABS`]).
+    ///
+    /// ```
+    /// let builder = slab_alloc::SlabBuilder::new("blocks").max_empty_slabs(0);
+    /// # let _ = builder;
+    /// ```
+    pub const fn max_empty_slabs(mut self, n: usize) -> Self {
+        self.max_empty = n;
+        self
+    }
+
+    /// What the trait's `dealloc` calls on a bad free (default
+    /// [`abort_on_error`]).
+    ///
+    /// ```
+    /// fn log(err: &slab_alloc::FreeError) { eprintln!("ignored: {err}") }
+    /// let builder = slab_alloc::SlabBuilder::new("blocks").error_hook(log);
+    /// # let _ = builder;
+    /// ```
+    pub const fn error_hook(mut self, hook: ErrorHook) -> Self {
+        self.hook = hook;
+        self
+    }
+
+    fn geometry(&self, object: Layout, backing: Layout) -> Result<Geometry, ConfigError> {
+        let slab_size = self.slab_size.unwrap_or(backing.size());
+        if object.size() == 0 {
+            return Err(ConfigError::ZeroSizeObject);
+        }
+        if !slab_size.is_power_of_two() {
+            return Err(ConfigError::SlabSizeNotPowerOfTwo { slab_size });
+        }
+        if object.align() > slab_size {
+            return Err(ConfigError::AlignAboveSlab {
+                align: object.align(),
+                slab_size,
+            });
+        }
+        if backing.size() != slab_size || backing.align() != slab_size {
+            return Err(ConfigError::BackingMismatch { slab_size, backing });
+        }
+        Geometry::new(object, slab_size)
+            .map_err(|fits| ConfigError::TooFewObjects { fits, slab_size })
+    }
+
+    /// Builds an untyped cache of [`layout`](Self::layout) blocks over
+    /// `backing`.
+    ///
+    /// # Errors
+    ///
+    /// The [`ConfigError`] saying why the configuration cannot work.
+    ///
+    /// ```
+    /// use core::alloc::Layout;
+    /// use object_alloc::GlobalUntyped;
+    /// use slab_alloc::{ConfigError, SlabBuilder};
+    ///
+    /// let slab = Layout::from_size_align(4096, 4096).unwrap();
+    /// let err = SlabBuilder::new("x").build_untyped(GlobalUntyped::system(slab)).unwrap_err();
+    /// assert_eq!(err, ConfigError::NoLayout);
+    /// ```
+    pub fn build_untyped<B: UntypedObjectAlloc>(
+        self,
+        backing: B,
+    ) -> Result<UntypedSlabAlloc<B>, ConfigError> {
+        let object = self.layout.ok_or(ConfigError::NoLayout)?;
+        let geometry = self.geometry(object, backing.layout())?;
+        Ok(UntypedSlabAlloc {
+            core: Cache::new(
+                self.name,
+                geometry,
+                backing,
+                self.hook,
+                self.max_empty,
+                None,
+            ),
+        })
+    }
+
+    /// Builds a typed cache of `T`s, constructed by `init` (a closure,
+    /// [`DefaultInit`], or [`NoInit`](object_alloc::NoInit) through its
+    /// `unsafe` constructor), over `backing`.
+    ///
+    /// # Errors
+    ///
+    /// The [`ConfigError`] saying why the configuration cannot work.
+    ///
+    /// ```
+    /// use core::alloc::Layout;
+    /// use object_alloc::{GlobalUntyped, ObjectAlloc};
+    /// use slab_alloc::{SlabBuilder, slab_layout_for};
+    ///
+    /// let mut cache = SlabBuilder::new("pairs")
+    ///     .build::<(u32, u32), _, _>(|| (1, 2), GlobalUntyped::system(slab_layout_for(Layout::new::<(u32, u32)>())))
+    ///     .unwrap();
+    /// let p = cache.alloc().unwrap();
+    /// // SAFETY: a constructed pair we own.
+    /// assert_eq!(unsafe { *p.as_ptr() }, (1, 2));
+    /// // SAFETY: from `cache`, freed once.
+    /// unsafe { cache.dealloc(p) };
+    /// ```
+    pub fn build<T, I: Init<T>, B: UntypedObjectAlloc>(
+        self,
+        init: I,
+        backing: B,
+    ) -> Result<SlabAlloc<T, I, B>, ConfigError> {
+        let geometry = self.geometry(Layout::new::<T>(), backing.layout())?;
+        Ok(SlabAlloc {
+            core: Cache::new(
+                self.name,
+                geometry,
+                backing,
+                self.hook,
+                self.max_empty,
+                drop_fn::<T>(),
+            ),
+            init,
+            _objects: PhantomData,
+        })
+    }
+
+    /// [`build`](Self::build) with `T::default()` as the constructor.
+    ///
+    /// # Errors
+    ///
+    /// The [`ConfigError`] saying why the configuration cannot work.
+    ///
+    /// ```
+    /// use core::alloc::Layout;
+    /// use object_alloc::GlobalUntyped;
+    /// use slab_alloc::{SlabBuilder, slab_layout_for};
+    ///
+    /// let cache = SlabBuilder::new("vecs")
+    ///     .build_default::<Vec<u8>, _>(GlobalUntyped::system(slab_layout_for(Layout::new::<Vec<u8>>())))
+    ///     .unwrap();
+    /// assert_eq!(cache.stats().slabs, 0);
+    /// ```
+    pub fn build_default<T: Default, B: UntypedObjectAlloc>(
+        self,
+        backing: B,
+    ) -> Result<SlabAlloc<T, DefaultInit, B>, ConfigError> {
+        self.build(DefaultInit, backing)
+    }
+}

@@ -1,0 +1,10 @@
+//! The tests of slab-alloc: the conformance suites over three backings,
+//! object caching, the checks on free, the working set and the statistics.
+
+mod backing;
+mod caching;
+mod checks;
+mod child;
+mod config;
+mod conformance;
+mod working_set;
