@@ -32,13 +32,18 @@ fn pairs(c: &mut Criterion) {
     let cases = [
         ("small 48 B", Layout::from_size_align(48, 8).unwrap()),
         ("large 2 KiB", Layout::from_size_align(2048, 8).unwrap()),
-        ("mapping 64 KiB", Layout::from_size_align(64 << 10, 8).unwrap()),
+        (
+            "mapping 64 KiB",
+            Layout::from_size_align(64 << 10, 8).unwrap(),
+        ),
     ];
     for (name, layout) in cases {
         let mut group = c.benchmark_group(format!("pairs/{name}"));
         group.bench_function("bsalloc", |b| b.iter(|| pair(&BSALLOC, black_box(layout))));
         group.bench_function("glibc", |b| b.iter(|| pair(&System, black_box(layout))));
-        group.bench_function("mimalloc", |b| b.iter(|| pair(&MiMalloc, black_box(layout))));
+        group.bench_function("mimalloc", |b| {
+            b.iter(|| pair(&MiMalloc, black_box(layout)))
+        });
         group.finish();
     }
 }
