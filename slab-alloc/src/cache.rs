@@ -139,6 +139,12 @@ pub(crate) struct Header {
     list: ListKind,
 }
 
+// The free stack of `u32`s starts right after the header, and the header
+// sits at the slab base, which is aligned to the slab size: at least the
+// header's size once two objects fit.
+const _: () = assert!(size_of::<Header>() % core::mem::align_of::<u32>() == 0);
+const _: () = assert!(core::mem::align_of::<Header>() <= size_of::<Header>());
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum ListKind {
     Partial,

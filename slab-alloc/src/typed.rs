@@ -35,6 +35,14 @@ use crate::untyped::report;
 /// // SAFETY: as above.
 /// unsafe { buffers.dealloc(again) };
 /// ```
+///
+/// It is single-threaded: `Send` (when `T`, `I` and the backing are) but not
+/// `Sync`.
+///
+/// ```compile_fail
+/// fn shared<T: Sync>() {}
+/// shared::<slab_alloc::SlabAlloc<u64, object_alloc::DefaultInit, object_alloc::GlobalUntyped<std::alloc::System>>>();
+/// ```
 pub struct SlabAlloc<T, I, B: UntypedObjectAlloc> {
     pub(crate) core: Cache<B>,
     pub(crate) init: I,

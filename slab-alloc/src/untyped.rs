@@ -29,6 +29,13 @@ use crate::stats::Stats;
 /// // SAFETY: `block` came from `cache` and is freed once.
 /// unsafe { cache.dealloc(block) };
 /// ```
+///
+/// It is single-threaded: `Send` (when the backing is) but not `Sync`.
+///
+/// ```compile_fail
+/// fn shared<T: Sync>() {}
+/// shared::<slab_alloc::UntypedSlabAlloc<object_alloc::GlobalUntyped<std::alloc::System>>>();
+/// ```
 pub struct UntypedSlabAlloc<B: UntypedObjectAlloc> {
     pub(crate) core: Cache<B>,
 }

@@ -197,3 +197,28 @@ fn double_free_aborts_with_message() {
     let expected = format!("slab-alloc: cache `aborting`: bad free of {addr}: double free");
     assert!(stderr.contains(&expected), "stderr was: {stderr}");
 }
+
+#[test]
+fn overwritten_header_is_reported() {
+    let mut a = cache("overrun");
+    let obj = a.alloc().unwrap();
+    let slab_size = slab_layout_for(OBJECT).size();
+    // The header's tag word (after four `u32` counters), reached the way an
+    // overrun from below would reach it.
+    let tag = obj
+        .map_addr(|x| core::num::NonZeroUsize::new((x.get() & !(slab_size - 1)) + 16).unwrap())
+        .cast::<usize>();
+    // SAFETY: the tag lies inside the slab that `obj`'s pointer may reach;
+    // we keep its old value to put back.
+    let old = unsafe { tag.read() };
+    // SAFETY: as above.
+    unsafe { tag.write(old ^ 1) };
+    // SAFETY: the checked free takes any address.
+    let err = unsafe { a.try_dealloc(obj) }.unwrap_err();
+    assert_eq!(err.kind, FreeErrorKind::CorruptHeader);
+    assert!(err.to_string().contains("header overwritten"), "{err}");
+    // SAFETY: as above.
+    unsafe { tag.write(old) };
+    // SAFETY: from `a`, freed once.
+    unsafe { a.try_dealloc(obj) }.unwrap();
+}
