@@ -199,9 +199,9 @@ impl<T, const N: usize> SharedWeakBag for FaaQueue<T, N> {
     }
 
     /// A pin and four loads: slots claimed by pushes minus slots claimed by
-    /// pops, counted from the segments' positions. Slots whose push has not
-    /// published yet, or whose pop gave up on them, count until the next
-    /// operation settles them.
+    /// pops, counted from the segments' positions. A slot whose push has
+    /// claimed it but not published yet counts as an item; a dead slot was
+    /// claimed by both a push and a pop, so it counts as none.
     ///
     /// ```
     /// use bagpipe::{FaaQueue, SharedWeakBag};
