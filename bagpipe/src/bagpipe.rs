@@ -79,6 +79,10 @@ pub struct Bagpipe<B> {
 }
 
 /// The most inner bags [`default_bag_count`] picks.
+///
+/// ```
+/// assert!(bagpipe::default_bag_count() <= bagpipe::MAX_DEFAULT_BAGS);
+/// ```
 pub const MAX_DEFAULT_BAGS: usize = 64;
 
 /// What [`default_bag_count`] picks when the number of CPUs is unknown.

@@ -484,8 +484,53 @@ impl<T, const N: usize> Drop for Segment<T, N> {
     }
 }
 
+impl<T, const N: usize> FaaQueue<T, N> {
+    /// Checks, with no operation in flight: the segments from the head are
+    /// numbered in order and the tail is one of them; in each, every slot a
+    /// pop claimed is dead, and no slot a push did not claim is full.
+    #[cfg(debug_assertions)]
+    fn check_invariants(&mut self) {
+        // SAFETY: `&mut self`: no other thread can reach the segments, so
+        // nothing is freed under the walk.
+        let guard = unsafe { epoch::unprotected() };
+        let tail = self.tail.load(Ordering::Relaxed, guard);
+        let mut cur = self.head.load(Ordering::Relaxed, guard);
+        let mut tail_seen = false;
+        let mut position: Option<usize> = None;
+        // SAFETY: the segments from the head on are owned by the queue and
+        // not freed.
+        while let Some(segment) = unsafe { cur.as_ref() } {
+            if let Some(before) = position {
+                assert_eq!(
+                    segment.position,
+                    before + 1,
+                    "segments are numbered in order"
+                );
+            }
+            position = Some(segment.position);
+            tail_seen |= cur == tail;
+            let pushed = segment.enqueue.load(Ordering::Relaxed).min(N);
+            let popped = segment.dequeue.load(Ordering::Relaxed).min(N);
+            for (index, slot) in segment.slots.iter().enumerate() {
+                let state = slot.state.load(Ordering::Relaxed);
+                assert!(state <= DEAD, "slot {index}: unknown state {state}");
+                if index < popped {
+                    assert_eq!(state, DEAD, "slot {index}: claimed by a pop, not dead");
+                }
+                if index >= pushed {
+                    assert_ne!(state, FULL, "slot {index}: full, but no push claimed it");
+                }
+            }
+            cur = segment.next.load(Ordering::Relaxed, guard);
+        }
+        assert!(tail_seen, "the tail is the head or after it");
+    }
+}
+
 impl<T, const N: usize> Drop for FaaQueue<T, N> {
     fn drop(&mut self) {
+        #[cfg(debug_assertions)]
+        self.check_invariants();
         // SAFETY: `&mut self`: no other thread can reach the segments, so
         // nothing needs protecting from concurrent frees.
         let guard = unsafe { epoch::unprotected() };

@@ -274,8 +274,36 @@ impl<T> Default for TreiberStack<T> {
     }
 }
 
+impl<T> TreiberStack<T> {
+    /// Checks, with no operation in flight, that every node's length is one
+    /// more than the length of the node below it, down to 1.
+    #[cfg(debug_assertions)]
+    fn check_invariants(&mut self) {
+        // SAFETY: `&mut self`: no other thread can reach the list, so
+        // nothing is freed under the walk.
+        let guard = unsafe { epoch::unprotected() };
+        let mut cur = self.head.load(Ordering::Relaxed, guard);
+        let mut below: Option<usize> = None;
+        // SAFETY: every node reachable from `head` is owned by the stack and
+        // not freed.
+        while let Some(node) = unsafe { cur.as_ref() } {
+            if let Some(len) = below {
+                assert_eq!(node.len, len, "a node's length is its successor's plus one");
+            }
+            below = Some(node.len - 1);
+            cur = Shared::from(node.next);
+        }
+        assert!(
+            matches!(below, None | Some(0)),
+            "the bottom node's length is 1"
+        );
+    }
+}
+
 impl<T> Drop for TreiberStack<T> {
     fn drop(&mut self) {
+        #[cfg(debug_assertions)]
+        self.check_invariants();
         // SAFETY: `&mut self`: no other thread can reach the list, so
         // nothing needs protecting from concurrent frees.
         let guard = unsafe { epoch::unprotected() };
