@@ -50,6 +50,7 @@ impl<B: UntypedObjectAlloc> Cache<B> {
         };
         h.live += 1;
         let first = h.first as usize;
+        let base = h.base;
         let full = h.live == self.capacity;
         self.allocated += 1;
         // SAFETY: `idx < capacity`, so its bit is in the slab's bitmap.
@@ -59,16 +60,17 @@ impl<B: UntypedObjectAlloc> Cache<B> {
         }
         // SAFETY: object `idx` lies inside the slab: `first + capacity *
         // stride <= slab_size` (checked by `Geometry::new`, colour included).
-        let obj = unsafe { slab.cast::<u8>().add(first + idx as usize * self.stride) };
+        let obj = unsafe { base.add(first + idx as usize * self.stride) };
         Ok((obj, fresh))
     }
 
-    /// Takes back an object after the checks: finds the slab by masking,
-    /// validates it, the object start and the allocated bit, then pushes the
-    /// index on the free stack.
+    /// Takes back an object after the checks: finds the slab (in the
+    /// pointer-to-slab map with `alloc`, by masking without), validates it,
+    /// the object start and the allocated bit, then pushes the index on the
+    /// free stack.
     ///
-    /// Cost: a hash-set probe (with `alloc`), one division, a bitmap word
-    /// and the stack push; a slab that stops being full or becomes empty goes
+    /// Cost: a hash probe and a range check (with `alloc`), one division, a
+    /// bitmap word and the stack push; a slab that stops being full or becomes empty goes
     /// through [`Cache::free_slow`].
     ///
     /// # Safety
@@ -77,9 +79,8 @@ impl<B: UntypedObjectAlloc> Cache<B> {
     #[inline]
     pub(crate) unsafe fn free(&mut self, ptr: NonNull<u8>) -> Result<(), FreeError> {
         let addr = ptr.addr().get();
-        let base = addr & self.mask;
         // SAFETY: forwarded from the caller.
-        let slab = unsafe { self.find(ptr, base) }?;
+        let (base, slab) = unsafe { self.find(ptr) }?;
         // SAFETY: `find` returned a live slab of this cache; `&mut self`
         // makes this the only reference to its header.
         let h = unsafe { &mut *slab.as_ptr() };
@@ -116,8 +117,9 @@ impl<B: UntypedObjectAlloc> Cache<B> {
     }
 }
 
-/// The header at the start of every slab. The free stack (`u32` indices)
-/// and the allocated bitmap follow it; objects start at `first`.
+/// The header of every slab, at its start (inline metadata) or in a record
+/// of a metadata block (out-of-line). The free stack (`u32` indices) and the
+/// allocated bitmap follow it; objects start at `base + first`.
 #[repr(C)]
 pub(crate) struct Header {
     // Read and written by the fast paths.
@@ -131,6 +133,9 @@ pub(crate) struct Header {
     first: u32,
     /// `base ^ secret`: tells this cache's headers from anything else.
     tag: usize,
+    /// The slab: the block from the backing that holds the objects (the
+    /// header's own address when the metadata is inline).
+    base: NonNull<u8>,
     // Read by the checks and the slow paths.
     cache_id: usize,
     name: &'static str,
@@ -138,6 +143,9 @@ pub(crate) struct Header {
     next: Option<NonNull<Header>>,
     list: ListKind,
 }
+
+/// The alignment a slab header needs: the backing's blocks must have it.
+pub(crate) const HEADER_ALIGN: usize = core::mem::align_of::<Header>();
 
 // The free stack of `u32`s starts right after the header, and the header
 // sits at the slab base, which is aligned to the slab size: at least the
@@ -170,38 +178,65 @@ impl List {
     }
 }
 
-/// Where things lie in a slab, computed once per cache.
+/// Where things lie in a slab and its metadata, computed once per cache.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Geometry {
     pub(crate) object: Layout,
     pub(crate) slab_size: usize,
     pub(crate) stride: usize,
     pub(crate) capacity: u32,
+    /// Offsets of the free stack and the bitmap from the header.
     stack_off: usize,
     bitmap_off: usize,
-    /// Offset of object 0 with colour 0.
+    /// Offset of object 0 from the slab base with colour 0.
     first: usize,
     /// Number of distinct colours, and the step between two.
     colours: usize,
     colour_step: usize,
+    /// Metadata at the slab start (`None`), or in records of this many
+    /// bytes in separate metadata blocks.
+    pub(crate) record: Option<usize>,
 }
 
 /// The cache line size colouring steps by.
 const CACHE_LINE: usize = 64;
 
+/// Bytes at the start of a metadata block that link it to the next one.
+const META_LINK: usize = size_of::<usize>();
+const _: () = assert!(core::mem::align_of::<Header>() <= META_LINK);
+
 impl Geometry {
-    /// Lays out a slab of `slab_size` bytes for objects of `object`.
-    /// Returns how many objects fit when fewer than two do.
-    pub(crate) fn new(object: Layout, slab_size: usize) -> Result<Geometry, usize> {
+    /// Lays out a slab of `slab_size` bytes for objects of `object`, with
+    /// the metadata inline or out of line. Returns how many objects fit
+    /// when fewer than two do.
+    pub(crate) fn new(
+        object: Layout,
+        slab_size: usize,
+        out_of_line: bool,
+    ) -> Result<Geometry, usize> {
         let stride = object.pad_to_align().size();
         let align = object.align();
         let stack_off = size_of::<Header>();
-        let mut cap = slab_size.saturating_sub(stack_off) / stride;
+        let mut cap = if out_of_line {
+            slab_size / stride
+        } else {
+            slab_size.saturating_sub(stack_off) / stride
+        };
         loop {
             let bitmap_off = (stack_off + cap * 4).next_multiple_of(size_of::<usize>());
             let meta_end = bitmap_off + cap.div_ceil(WORD_BITS) * size_of::<usize>();
-            let first = meta_end.next_multiple_of(align);
-            if first + cap * stride <= slab_size || cap == 0 {
+            let (first, fits) = if out_of_line {
+                // A record must fit in a metadata block beside its link.
+                let record = meta_end.next_multiple_of(core::mem::align_of::<Header>());
+                (
+                    0,
+                    record + META_LINK <= slab_size && cap * stride <= slab_size,
+                )
+            } else {
+                let first = meta_end.next_multiple_of(align);
+                (first, first + cap * stride <= slab_size)
+            };
+            if fits || cap == 0 {
                 if cap < 2 || cap > u32::MAX as usize || first > u32::MAX as usize {
                     return Err(cap);
                 }
@@ -217,6 +252,8 @@ impl Geometry {
                     first,
                     colours: leftover / colour_step + 1,
                     colour_step,
+                    record: out_of_line
+                        .then(|| meta_end.next_multiple_of(core::mem::align_of::<Header>())),
                 });
             }
             cap -= 1;
@@ -224,10 +261,40 @@ impl Geometry {
     }
 }
 
+/// Out-of-line metadata records, carved from metadata blocks taken from
+/// the cache's own backing (so with a guarded `mmap-alloc` backing each
+/// block sits between guard pages, away from every object). Free records
+/// are linked through their first word; blocks through theirs. Blocks go
+/// back to the backing when the cache drops.
+struct Records {
+    free: Option<NonNull<u8>>,
+    blocks: Option<NonNull<u8>>,
+    count: usize,
+}
+
+impl Records {
+    const fn new() -> Self {
+        Records {
+            free: None,
+            blocks: None,
+            count: 0,
+        }
+    }
+}
+
+/// Per-cache policies set by the builder.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Policy {
+    pub(crate) hook: ErrorHook,
+    pub(crate) max_empty: usize,
+    pub(crate) type_stable: bool,
+}
+
 /// The untyped core of a cache.
 pub(crate) struct Cache<B: UntypedObjectAlloc> {
     // Read by the fast paths.
     partial: List,
+    #[cfg_attr(feature = "alloc", allow(dead_code))]
     mask: usize,
     secret: usize,
     stride: usize,
@@ -237,16 +304,16 @@ pub(crate) struct Cache<B: UntypedObjectAlloc> {
     allocated: u64,
     freed: u64,
     #[cfg(feature = "alloc")]
-    slabs: crate::registry::AddrMap<NonNull<Header>>,
+    slabs: crate::registry::SlabMap<NonNull<Header>>,
     // The slow paths.
     full: List,
     empty: List,
+    records: Records,
     geometry: Geometry,
     next_colour: usize,
     pub(crate) name: &'static str,
     id: usize,
-    pub(crate) hook: ErrorHook,
-    max_empty: usize,
+    pub(crate) policy: Policy,
     pub(crate) constructions: u64,
     /// Drops the object at a pointer (typed caches whose `T` needs it).
     drop_obj: Option<unsafe fn(NonNull<u8>)>,
@@ -276,14 +343,13 @@ impl<B: UntypedObjectAlloc> Cache<B> {
         name: &'static str,
         geometry: Geometry,
         backing: B,
-        hook: ErrorHook,
-        max_empty: usize,
+        policy: Policy,
         drop_obj: Option<unsafe fn(NonNull<u8>)>,
     ) -> Self {
         let id = next_cache_id();
         Cache {
             partial: List::new(),
-            mask: !(geometry.slab_size - 1),
+            mask: !(geometry.slab_size.next_power_of_two() - 1),
             secret: secret_of(id),
             stride: geometry.stride,
             capacity: geometry.capacity,
@@ -292,15 +358,15 @@ impl<B: UntypedObjectAlloc> Cache<B> {
             allocated: 0,
             freed: 0,
             #[cfg(feature = "alloc")]
-            slabs: crate::registry::AddrMap::new(),
+            slabs: crate::registry::SlabMap::new(geometry.slab_size),
             full: List::new(),
             empty: List::new(),
+            records: Records::new(),
             geometry,
             next_colour: 0,
             name,
             id,
-            hook,
-            max_empty,
+            policy,
             constructions: 0,
             drop_obj,
             backing,
@@ -323,7 +389,8 @@ impl<B: UntypedObjectAlloc> Cache<B> {
             objects_live: self.allocated - self.freed,
             slabs,
             empty_slabs: self.empty.len,
-            bytes_held: slabs * self.geometry.slab_size,
+            metadata_blocks: self.records.count,
+            bytes_held: (slabs + self.records.count) * self.geometry.slab_size,
             constructions: self.constructions,
         }
     }
@@ -331,7 +398,7 @@ impl<B: UntypedObjectAlloc> Cache<B> {
     /// The slab's free stack.
     #[inline]
     fn stack(&self, slab: NonNull<Header>) -> NonNull<u32> {
-        // SAFETY: `stack_off` is inside the slab (`Geometry::new`).
+        // SAFETY: `stack_off` is inside the slab's metadata (`Geometry::new`).
         unsafe { slab.cast::<u8>().add(self.stack_off).cast() }
     }
 
@@ -342,8 +409,8 @@ impl<B: UntypedObjectAlloc> Cache<B> {
     #[inline]
     unsafe fn bit(&self, slab: NonNull<Header>, idx: u32) -> bool {
         let idx = idx as usize;
-        // SAFETY: the bitmap holds `capacity` bits inside the slab, and the
-        // caller keeps `idx` below it.
+        // SAFETY: the bitmap holds `capacity` bits inside the slab's
+        // metadata, and the caller keeps `idx` below it.
         let word = unsafe {
             slab.cast::<u8>()
                 .add(self.bitmap_off)
@@ -380,25 +447,27 @@ impl<B: UntypedObjectAlloc> Cache<B> {
         }
     }
 
-    /// The slab of this cache at `base`, or the error for an address that
-    /// is in none.
+    /// The slab of this cache holding `ptr` (its base and header), or the
+    /// error for an address that is in none.
     ///
     /// # Safety
     /// As [`UntypedSlabAlloc::try_dealloc`](crate::UntypedSlabAlloc::try_dealloc).
     #[inline]
-    unsafe fn find(&self, ptr: NonNull<u8>, base: usize) -> Result<NonNull<Header>, FreeError> {
+    unsafe fn find(&self, ptr: NonNull<u8>) -> Result<(usize, NonNull<Header>), FreeError> {
         #[cfg(feature = "alloc")]
         {
-            let _ = ptr;
-            match self.slabs.get(base) {
-                Some(slab) => Ok(slab),
-                None => Err(self.foreign(base, ptr.addr().get())),
+            let addr = ptr.addr().get();
+            match self.slabs.get(addr, self.geometry.slab_size) {
+                Some(found) => Ok(found),
+                None => Err(self.foreign(addr)),
             }
         }
         #[cfg(not(feature = "alloc"))]
         {
-            // Without a set of our slabs, the header is read through the
-            // freed pointer; the caller guarantees it is readable.
+            // Without a map of our slabs (which are then inline and aligned
+            // to their size), the header is read through the freed pointer;
+            // the caller guarantees it is readable.
+            let base = ptr.addr().get() & self.mask;
             let Some(slab) = NonNull::new(ptr.as_ptr().with_addr(base)) else {
                 return Err(self.error(ptr.addr().get(), FreeErrorKind::NotManaged));
             };
@@ -408,7 +477,7 @@ impl<B: UntypedObjectAlloc> Cache<B> {
             // patterns in the fields read here.
             let (tag, id) = unsafe { ((*slab.as_ptr()).tag, (*slab.as_ptr()).cache_id) };
             if id == self.id && tag == base ^ self.secret {
-                Ok(slab)
+                Ok((base, slab))
             } else if id != self.id && tag == base ^ secret_of(id) {
                 // SAFETY: the tag shows a live header of another cache, whose
                 // name field holds a `&'static str`.
@@ -420,23 +489,30 @@ impl<B: UntypedObjectAlloc> Cache<B> {
         }
     }
 
+    /// The slab holding an object this cache handed out.
+    fn slab_of(&self, obj: NonNull<u8>) -> NonNull<Header> {
+        #[cfg(feature = "alloc")]
+        {
+            self.slabs
+                .get(obj.addr().get(), self.geometry.slab_size)
+                .expect("an object we handed out is in one of our slabs")
+                .1
+        }
+        #[cfg(not(feature = "alloc"))]
+        {
+            let base = obj.addr().get() & self.mask;
+            obj.with_addr(core::num::NonZeroUsize::new(base).expect("a slab is not at 0"))
+                .cast::<Header>()
+        }
+    }
+
     /// Names the cache a foreign address belongs to, if any, from the
-    /// process-wide registry: every slab size in use is tried.
+    /// process-wide registry.
     #[cfg(feature = "alloc")]
     #[cold]
     #[inline(never)]
-    fn foreign(&self, _base: usize, addr: usize) -> FreeError {
-        let owner = crate::registry::with_registry(|r| {
-            let mut sizes = r.slab_sizes();
-            while sizes != 0 {
-                let shift = sizes.trailing_zeros();
-                sizes &= sizes - 1;
-                if let Some(owner) = r.map.get(addr & !((1usize << shift) - 1)) {
-                    return Some(owner);
-                }
-            }
-            None
-        });
+    fn foreign(&self, addr: usize) -> FreeError {
+        let owner = crate::registry::with_registry(|r| r.owner_of(addr));
         let kind = match owner {
             Some(o) if o.id != self.id => FreeErrorKind::OtherCache { other: o.name },
             _ => FreeErrorKind::NotManaged,
@@ -472,22 +548,69 @@ impl<B: UntypedObjectAlloc> Cache<B> {
         self.alloc()
     }
 
+    /// A metadata record for a new slab (out-of-line metadata).
+    fn take_record(&mut self, record: usize) -> Result<NonNull<Header>, AllocError> {
+        if self.records.free.is_none() {
+            let block = self.backing.alloc()?;
+            // SAFETY: a fresh block of `slab_size` bytes, aligned for
+            // `usize` (checked by the builder): its first word is the link,
+            // and `Geometry::new` made at least one record fit after it.
+            unsafe {
+                block
+                    .cast::<Option<NonNull<u8>>>()
+                    .write(self.records.blocks);
+                let per_block = (self.geometry.slab_size - META_LINK) / record;
+                for i in (0..per_block).rev() {
+                    let rec = block.add(META_LINK + i * record);
+                    rec.cast::<Option<NonNull<u8>>>().write(self.records.free);
+                    self.records.free = Some(rec);
+                }
+            }
+            self.records.blocks = Some(block);
+            self.records.count += 1;
+        }
+        let rec = self.records.free.expect("a block was just carved");
+        // SAFETY: a free record holds the link to the next free one.
+        self.records.free = unsafe { rec.cast::<Option<NonNull<u8>>>().read() };
+        Ok(rec.cast())
+    }
+
     /// Takes a slab from the backing and writes its header.
     fn new_slab(&mut self) -> Result<NonNull<Header>, AllocError> {
-        let block = self.backing.alloc()?;
+        let g = self.geometry;
+        let slab = match g.record {
+            Some(record) => self.take_record(record)?,
+            // Inline: the header is the slab's start, written below.
+            None => NonNull::<Header>::dangling(),
+        };
+        let block = match self.backing.alloc() {
+            Ok(block) => block,
+            Err(e) => {
+                if g.record.is_some() {
+                    self.give_record(slab);
+                }
+                return Err(e);
+            }
+        };
+        let slab = if g.record.is_some() {
+            slab
+        } else {
+            block.cast::<Header>()
+        };
         let base = block.addr().get();
+        #[cfg(not(feature = "alloc"))]
         assert!(
             base & !self.mask == 0,
             "slab-alloc: cache `{}`: the backing returned {base:#x}, not aligned to the slab size {}",
             self.name,
-            self.geometry.slab_size
+            g.slab_size
         );
-        let g = self.geometry;
         let first = g.first + self.next_colour * g.colour_step;
         self.next_colour = (self.next_colour + 1) % g.colours;
-        let slab = block.cast::<Header>();
-        // SAFETY: the block is a fresh slab of `slab_size` bytes aligned to
-        // it, so it holds an aligned header and the bitmap words after it.
+        // SAFETY: `slab` is the start of the fresh block (inline; the
+        // builder checked the backing's alignment suits a header) or a
+        // record of our own; either holds an aligned header, the stack and
+        // the bitmap words after it (`Geometry::new`).
         unsafe {
             slab.write(Header {
                 free_len: 0,
@@ -495,13 +618,14 @@ impl<B: UntypedObjectAlloc> Cache<B> {
                 live: 0,
                 first: first as u32,
                 tag: base ^ self.secret,
+                base: block,
                 cache_id: self.id,
                 name: self.name,
                 prev: None,
                 next: None,
                 list: ListKind::Empty,
             });
-            block.add(g.bitmap_off).write_bytes(
+            slab.cast::<u8>().add(g.bitmap_off).write_bytes(
                 0,
                 (g.capacity as usize).div_ceil(WORD_BITS) * size_of::<usize>(),
             );
@@ -510,15 +634,24 @@ impl<B: UntypedObjectAlloc> Cache<B> {
         Ok(slab)
     }
 
+    /// Puts a metadata record back on the free list.
+    fn give_record(&mut self, slab: NonNull<Header>) {
+        let rec = slab.cast::<u8>();
+        // SAFETY: a record of one of our metadata blocks, no longer in use.
+        unsafe { rec.cast::<Option<NonNull<u8>>>().write(self.records.free) };
+        self.records.free = Some(rec);
+    }
+
     #[cfg(feature = "alloc")]
     fn register(&mut self, base: usize, slab: NonNull<Header>) {
-        self.slabs.insert(base, slab);
+        let size = self.geometry.slab_size;
+        self.slabs.insert(base, size, slab);
         let owner = crate::registry::Owner {
             id: self.id,
             name: self.name,
+            slab_size: size,
         };
-        let size = self.geometry.slab_size;
-        crate::registry::with_registry(|r| r.insert(base, size, owner));
+        crate::registry::with_registry(|r| r.insert(base, owner));
     }
 
     #[cfg(not(feature = "alloc"))]
@@ -526,8 +659,9 @@ impl<B: UntypedObjectAlloc> Cache<B> {
 
     #[cfg(feature = "alloc")]
     fn unregister(&mut self, base: usize) {
-        self.slabs.remove(base);
-        crate::registry::with_registry(|r| r.map.remove(base));
+        let size = self.geometry.slab_size;
+        self.slabs.remove(base, size);
+        crate::registry::with_registry(|r| r.remove(base, size));
     }
 
     #[cfg(not(feature = "alloc"))]
@@ -542,7 +676,8 @@ impl<B: UntypedObjectAlloc> Cache<B> {
     }
 
     /// A slab stopped being full (to partial) or became empty (to the empty
-    /// list, keeping at most `max_empty` empty slabs).
+    /// list, keeping at most `max_empty` empty slabs unless the cache is
+    /// type-stable).
     #[cold]
     #[inline(never)]
     fn free_slow(&mut self, slab: NonNull<Header>) {
@@ -551,7 +686,7 @@ impl<B: UntypedObjectAlloc> Cache<B> {
         self.unlink(slab);
         if live == 0 {
             self.push_front(ListKind::Empty, slab);
-            while self.empty.len > self.max_empty {
+            while !self.policy.type_stable && self.empty.len > self.policy.max_empty {
                 let oldest = self.empty.tail.expect("a non-empty list has a tail");
                 self.unlink(oldest);
                 self.release(oldest);
@@ -566,21 +701,12 @@ impl<B: UntypedObjectAlloc> Cache<B> {
     /// Undoes the allocation of a fresh object whose constructor panicked:
     /// the object goes back to never-used.
     pub(crate) fn unfresh(&mut self, obj: NonNull<u8>) {
-        let base = obj.addr().get() & self.mask;
-        #[cfg(feature = "alloc")]
-        let slab = self
-            .slabs
-            .get(base)
-            .expect("a fresh object is in one of our slabs");
-        #[cfg(not(feature = "alloc"))]
-        let slab = obj
-            .with_addr(core::num::NonZeroUsize::new(base).expect("a slab is not at 0"))
-            .cast::<Header>();
+        let slab = self.slab_of(obj);
         // SAFETY: a live slab of this cache; no other reference to it.
         let h = unsafe { &mut *slab.as_ptr() };
         debug_assert_eq!(
             obj.addr().get(),
-            base + h.first as usize + (h.fresh as usize - 1) * self.stride,
+            h.base.addr().get() + h.first as usize + (h.fresh as usize - 1) * self.stride,
             "only the latest fresh object can be undone"
         );
         h.fresh -= 1;
@@ -602,8 +728,12 @@ impl<B: UntypedObjectAlloc> Cache<B> {
         }
     }
 
-    /// Returns every empty slab to the backing now; returns how many.
+    /// Returns every empty slab to the backing now (none for a type-stable
+    /// cache); returns how many.
     pub(crate) fn reap(&mut self) -> usize {
+        if self.policy.type_stable {
+            return 0;
+        }
         let mut n = 0;
         while let Some(slab) = self.empty.head {
             self.unlink(slab);
@@ -614,10 +744,13 @@ impl<B: UntypedObjectAlloc> Cache<B> {
     }
 
     /// Drops the slab's constructed free objects and returns it to the
-    /// backing. The slab is on no list.
+    /// backing (and its record to the free records). The slab is on no list.
     fn release(&mut self, slab: NonNull<Header>) {
         // SAFETY: a live slab of this cache; no other reference to it.
-        let (fresh, first) = unsafe { ((*slab.as_ptr()).fresh, (*slab.as_ptr()).first as usize) };
+        let (fresh, first, block) = unsafe {
+            let h = &*slab.as_ptr();
+            (h.fresh, h.first as usize, h.base)
+        };
         if let Some(drop_obj) = self.drop_obj {
             for idx in 0..fresh {
                 // SAFETY: `idx < fresh <= capacity`.
@@ -626,12 +759,14 @@ impl<B: UntypedObjectAlloc> Cache<B> {
                     // is free, so it holds the valid object its last owner
                     // gave back, owned by the cache; it is dropped once,
                     // since the slab goes away now.
-                    unsafe { drop_obj(slab.cast::<u8>().add(first + idx as usize * self.stride)) };
+                    unsafe { drop_obj(block.add(first + idx as usize * self.stride)) };
                 }
             }
         }
-        let block = slab.cast::<u8>();
         self.unregister(block.addr().get());
+        if self.geometry.record.is_some() {
+            self.give_record(slab);
+        }
         // SAFETY: the slab came from `backing.alloc` and is freed once: it
         // is on no list any more.
         unsafe { self.backing.dealloc(block) };
@@ -719,14 +854,22 @@ impl<B: UntypedObjectAlloc> Cache<B> {
 }
 
 impl<B: UntypedObjectAlloc> Drop for Cache<B> {
-    /// Drops every constructed free object and returns every slab. Objects
-    /// still allocated are not dropped (their owners hold them) and their
-    /// memory goes with the slab.
+    /// Drops every constructed free object and returns every slab and
+    /// metadata block. Objects still allocated are not dropped (their owners
+    /// hold them) and their memory goes with the slab.
     fn drop(&mut self) {
         for kind in [ListKind::Partial, ListKind::Full, ListKind::Empty] {
             while let Some(slab) = self.list_mut(kind).head {
                 self.unlink(slab);
                 self.release(slab);
+            }
+        }
+        while let Some(block) = self.records.blocks {
+            // SAFETY: a metadata block holds the link to the next one in its
+            // first word; it came from `backing.alloc` and is freed once.
+            unsafe {
+                self.records.blocks = block.cast::<Option<NonNull<u8>>>().read();
+                self.backing.dealloc(block);
             }
         }
     }

@@ -5,7 +5,7 @@ use core::marker::PhantomData;
 
 use object_alloc::{DefaultInit, Init, UntypedObjectAlloc};
 
-use crate::cache::{Cache, Geometry};
+use crate::cache::{Cache, Geometry, HEADER_ALIGN, Policy};
 use crate::error::{ConfigError, ErrorHook, abort_on_error};
 use crate::typed::{SlabAlloc, drop_fn};
 use crate::untyped::UntypedSlabAlloc;
@@ -35,9 +35,12 @@ pub fn slab_layout_for(object: Layout) -> Layout {
 /// Makes caches: a name, an object layout (untyped caches) or type (typed
 /// caches), an initialiser (typed caches), the backing and a few policies.
 ///
-/// The slab size is the backing's layout size; it must be a power of two and
-/// the backing's alignment must equal it (slabs are aligned to their size, so
-/// an object's slab is found by masking its address).
+/// The slab size is the backing's layout size. The backing's alignment must
+/// suit the objects and a slab header (a word). With the `alloc` feature
+/// (default) slabs may have any size and alignment: a pointer-to-slab map
+/// finds an object's slab in O(1). Without it the slab size must be a power
+/// of two and the backing must align slabs to it, so an object's slab is
+/// found by masking its address.
 ///
 /// ```
 /// use core::alloc::Layout;
@@ -61,6 +64,8 @@ pub struct SlabBuilder {
     slab_size: Option<usize>,
     max_empty: usize,
     hook: ErrorHook,
+    type_stable: bool,
+    out_of_line: bool,
 }
 
 impl SlabBuilder {
@@ -77,6 +82,8 @@ impl SlabBuilder {
             slab_size: None,
             max_empty: DEFAULT_MAX_EMPTY_SLABS,
             hook: abort_on_error,
+            type_stable: false,
+            out_of_line: false,
         }
     }
 
@@ -130,12 +137,73 @@ impl SlabBuilder {
         self
     }
 
+    /// A *type-stable* cache never returns a slab to the backing while it
+    /// lives: no working set, and [`reap`](crate::UntypedSlabAlloc::reap)
+    /// returns nothing. An address once handed out stays an object of this
+    /// cache (free or allocated, holding a `T` that was constructed and not
+    /// dropped) until the cache itself drops, so a reader that races with a
+    /// free (a lock-free lookup that validates what it read afterwards) reads
+    /// a valid object of the right type, never unmapped or reused memory.
+    ///
+    /// ```
+    /// use core::alloc::Layout;
+    /// use object_alloc::{GlobalUntyped, ObjectAlloc};
+    /// use slab_alloc::{SlabBuilder, slab_layout_for};
+    ///
+    /// let mut nodes = SlabBuilder::new("nodes")
+    ///     .type_stable(true)
+    ///     .build_default::<u64, _>(GlobalUntyped::system(slab_layout_for(Layout::new::<u64>())))
+    ///     .unwrap();
+    /// let n = nodes.alloc().unwrap();
+    /// // SAFETY: from `nodes`, freed once.
+    /// unsafe { nodes.dealloc(n) };
+    /// assert_eq!(nodes.reap(), 0);
+    /// assert_eq!(nodes.stats().slabs, 1);
+    /// ```
+    pub const fn type_stable(mut self, on: bool) -> Self {
+        self.type_stable = on;
+        self
+    }
+
+    /// Keeps slab metadata (header, free stack, bitmap) *out of line*: in
+    /// records packed into separate metadata blocks taken from the same
+    /// backing, not at the start of each slab. No overrun of an object can
+    /// reach metadata by running off the end of its slab, and with a guarded
+    /// [`mmap-alloc`](https://docs.rs/mmap-alloc) backing (guard pages after
+    /// each mapping) it faults on the guard page first. Objects then use
+    /// the whole slab. Needs the `alloc` feature (frees find the slab's
+    /// record in the pointer-to-slab map).
+    ///
+    /// ```
+    /// use core::alloc::Layout;
+    /// use object_alloc::{GlobalUntyped, UntypedObjectAlloc};
+    /// use slab_alloc::SlabBuilder;
+    ///
+    /// let slab = Layout::from_size_align(4096, 4096).unwrap();
+    /// let mut pages = SlabBuilder::new("quarter pages")
+    ///     .layout(Layout::from_size_align(1024, 1024).unwrap())
+    ///     .out_of_line_metadata(true)
+    ///     .build_untyped(GlobalUntyped::system(slab))
+    ///     .unwrap();
+    /// // All four quarters of the slab hold objects.
+    /// assert_eq!(pages.objects_per_slab(), 4);
+    /// let p = pages.alloc().unwrap();
+    /// // SAFETY: from `pages`, freed once.
+    /// unsafe { pages.dealloc(p) };
+    /// assert_eq!(pages.stats().metadata_blocks, 1);
+    /// ```
+    #[cfg(feature = "alloc")]
+    pub const fn out_of_line_metadata(mut self, on: bool) -> Self {
+        self.out_of_line = on;
+        self
+    }
+
     fn geometry(&self, object: Layout, backing: Layout) -> Result<Geometry, ConfigError> {
         let slab_size = self.slab_size.unwrap_or(backing.size());
         if object.size() == 0 {
             return Err(ConfigError::ZeroSizeObject);
         }
-        if !slab_size.is_power_of_two() {
+        if !cfg!(feature = "alloc") && !slab_size.is_power_of_two() {
             return Err(ConfigError::SlabSizeNotPowerOfTwo { slab_size });
         }
         if object.align() > slab_size {
@@ -144,11 +212,27 @@ impl SlabBuilder {
                 slab_size,
             });
         }
-        if backing.size() != slab_size || backing.align() != slab_size {
+        let aligned = slab_size.is_power_of_two() && backing.align() >= slab_size;
+        if backing.size() != slab_size || (!cfg!(feature = "alloc") && !aligned) {
             return Err(ConfigError::BackingMismatch { slab_size, backing });
         }
-        Geometry::new(object, slab_size)
+        let needed = object.align().max(HEADER_ALIGN);
+        if backing.align() < needed {
+            return Err(ConfigError::BackingUnderaligned {
+                align: backing.align(),
+                needed,
+            });
+        }
+        Geometry::new(object, slab_size, self.out_of_line)
             .map_err(|fits| ConfigError::TooFewObjects { fits, slab_size })
+    }
+
+    fn policy(&self) -> Policy {
+        Policy {
+            hook: self.hook,
+            max_empty: self.max_empty,
+            type_stable: self.type_stable,
+        }
     }
 
     /// Builds an untyped cache of [`layout`](Self::layout) blocks over
@@ -174,14 +258,7 @@ impl SlabBuilder {
         let object = self.layout.ok_or(ConfigError::NoLayout)?;
         let geometry = self.geometry(object, backing.layout())?;
         Ok(UntypedSlabAlloc {
-            core: Cache::new(
-                self.name,
-                geometry,
-                backing,
-                self.hook,
-                self.max_empty,
-                None,
-            ),
+            core: Cache::new(self.name, geometry, backing, self.policy(), None),
         })
     }
 
@@ -214,14 +291,7 @@ impl SlabBuilder {
     ) -> Result<SlabAlloc<T, I, B>, ConfigError> {
         let geometry = self.geometry(Layout::new::<T>(), backing.layout())?;
         Ok(SlabAlloc {
-            core: Cache::new(
-                self.name,
-                geometry,
-                backing,
-                self.hook,
-                self.max_empty,
-                drop_fn::<T>(),
-            ),
+            core: Cache::new(self.name, geometry, backing, self.policy(), drop_fn::<T>()),
             init,
             _objects: PhantomData,
         })
@@ -248,5 +318,35 @@ impl SlabBuilder {
         backing: B,
     ) -> Result<SlabAlloc<T, DefaultInit, B>, ConfigError> {
         self.build(DefaultInit, backing)
+    }
+}
+
+/// What the builder refuses without the pointer-to-slab map (run with
+/// `cargo test -p slab-alloc --no-default-features --lib`).
+#[cfg(all(test, not(feature = "alloc")))]
+mod no_alloc {
+    use super::*;
+
+    #[test]
+    fn slabs_must_be_aligned_powers_of_two() {
+        let obj = Layout::new::<[u8; 64]>();
+        let b = SlabBuilder::new("no-alloc").layout(obj);
+        let odd = Layout::from_size_align(3 * 4096, 4096).unwrap();
+        assert_eq!(
+            b.geometry(obj, odd).unwrap_err(),
+            ConfigError::SlabSizeNotPowerOfTwo {
+                slab_size: 3 * 4096
+            }
+        );
+        let low = Layout::from_size_align(4096, 64).unwrap();
+        assert_eq!(
+            b.geometry(obj, low).unwrap_err(),
+            ConfigError::BackingMismatch {
+                slab_size: 4096,
+                backing: low
+            }
+        );
+        let fine = Layout::from_size_align(4096, 4096).unwrap();
+        assert!(b.geometry(obj, fine).is_ok());
     }
 }

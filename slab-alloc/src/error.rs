@@ -39,13 +39,21 @@ pub enum ConfigError {
         /// The slab size.
         slab_size: usize,
     },
-    /// The backing's layout is not the slab's size and alignment (slabs are
-    /// aligned to their size).
+    /// The backing's blocks are not the slab size, or (without the `alloc`
+    /// feature, which brings the pointer-to-slab map) not aligned to it.
     BackingMismatch {
         /// The slab size the cache wants.
         slab_size: usize,
         /// The backing allocator's layout.
         backing: Layout,
+    },
+    /// The backing aligns its blocks less than an object or a slab header
+    /// needs.
+    BackingUnderaligned {
+        /// The backing's alignment.
+        align: usize,
+        /// The alignment needed.
+        needed: usize,
     },
     /// The slab holds fewer than two objects beside its header.
     TooFewObjects {
@@ -72,9 +80,18 @@ impl fmt::Display for ConfigError {
             }
             ConfigError::BackingMismatch { slab_size, backing } => write!(
                 f,
-                "the backing hands out blocks of {} bytes aligned to {}, but slabs are {slab_size} bytes aligned to their size",
+                "the backing hands out blocks of {} bytes aligned to {}, but slabs are {slab_size} bytes{}",
                 backing.size(),
-                backing.align()
+                backing.align(),
+                if backing.size() == slab_size {
+                    " aligned to their size (slabs that are not need the `alloc` feature's pointer-to-slab map)"
+                } else {
+                    ""
+                }
+            ),
+            ConfigError::BackingUnderaligned { align, needed } => write!(
+                f,
+                "the backing aligns blocks to {align} bytes; objects and slab headers need {needed}"
             ),
             ConfigError::TooFewObjects { fits, slab_size } => write!(
                 f,

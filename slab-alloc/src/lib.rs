@@ -10,25 +10,41 @@
 //! # Design
 //!
 //! A *slab* is one block from the backing allocator, whose layout is the
-//! slab's size and alignment (a power of two), cut into equal objects. Its
+//! slab's size and alignment, cut into equal objects. By default its
 //! metadata sits at its start:
 //!
 //! ```text
-//! base (aligned to slab_size)
+//! base
 //! | header | free stack: u32 × capacity | allocated bitmap | colour | object 0 | object 1 | … | leftover |
 //! ```
 //!
 //! - The **header** holds the slab's counters, its list links, the cache's
-//!   id and name, and a tag (`base ^ cache secret`). Any object's slab is
-//!   found by masking its address (`addr & !(slab_size - 1)`).
+//!   id and name, the slab's base, and a tag (`base ^ cache secret`).
+//! - An object's slab is found through a **pointer-to-slab map** (with the
+//!   `alloc` feature): the address space is cut into granules of
+//!   `2^floor(log2(slab size))` bytes, and each granule a slab overlaps maps
+//!   to it. A granule overlaps at most two slabs, so a lookup is one hash
+//!   probe and at most two range checks, whatever the slab's size and
+//!   alignment: slabs need not be powers of two nor aligned to their size.
+//!   Without `alloc` slabs must be aligned to their (power-of-two) size and
+//!   the slab is found by masking the address (`addr & !(slab_size - 1)`).
 //! - Free objects are tracked **outside the objects**: a stack of free
 //!   indices and a bitmap of allocated ones. Nothing is ever written into a
 //!   freed object, so a typed cache's freed object keeps its constructed
 //!   state (object caching), and an overrun of an object cannot corrupt a
-//!   free list. One overrun does reach metadata: running off the last object
-//!   of the slab just *below* in memory lands in this slab's header; the
-//!   tag check reports such a header as corrupt on the next free into it.
-//!   Out-of-line metadata, which removes that case, comes later.
+//!   free list. With inline metadata one overrun does reach metadata:
+//!   running off the last object of the slab just *below* in memory lands
+//!   in this slab's header; the tag check reports such a header as corrupt
+//!   on the next free into it.
+//! - **Out-of-line metadata** ([`SlabBuilder::out_of_line_metadata`])
+//!   removes that case: headers, stacks and bitmaps live in records packed
+//!   into separate metadata blocks from the same backing, and objects fill
+//!   the whole slab. Over a guarded `mmap-alloc` backing each slab ends at a
+//!   guard page, so an overrun faults before it can reach anything.
+//! - A **type-stable** cache ([`SlabBuilder::type_stable`]) never returns a
+//!   slab while it lives, so memory once holding a `T` of this cache holds
+//!   one until the cache drops: what lock-free readers that may touch a
+//!   freed object need.
 //! - Objects are handed out lazily: objects `0..fresh` of a slab have been
 //!   handed out at least once (and, in a typed cache, constructed); a fresh
 //!   object is taken when the free stack is empty.
@@ -49,8 +65,8 @@
 //! backing for a new one. A typed cache runs the constructor only on fresh
 //! objects, in a cold function.
 //!
-//! `dealloc` masks the address, finds the slab in the cache's hash set of
-//! slab addresses, checks the tag, the object start (one division) and the
+//! `dealloc` finds the slab in the pointer-to-slab map (or by masking,
+//! without `alloc`), checks the tag, the object start (one division) and the
 //! allocated bit, and pushes the index. A slab that stops being full or
 //! becomes empty changes list on the cold path.
 //!
@@ -64,8 +80,8 @@
 //! the cache's [`ErrorHook`], by default [`abort_on_error`] (message to
 //! stderr, then abort; a panic without `std`).
 //!
-//! With the `alloc` feature the "is it ours?" question is answered by a
-//! per-cache hash set of slab addresses, without reading the freed address,
+//! With the `alloc` feature the "is it ours?" question is answered by the
+//! per-cache pointer-to-slab map, without reading the freed address,
 //! so it is sound for any pointer; a miss consults a process-wide registry
 //! of all caches' slabs (behind a spin lock, taken only when a slab comes or
 //! goes and on a failed free) to name another cache. Without `alloc` the
@@ -77,7 +93,7 @@
 //! | feature | default | adds |
 //! |---|---|---|
 //! | `std` | yes | the default error hook aborts with a message on stderr; implies `alloc` |
-//! | `alloc` | via `std` | the slab-address set and registry behind the sound "not managed" and "other cache" checks |
+//! | `alloc` | via `std` | the pointer-to-slab map and registry behind slabs of any size and alignment, out-of-line metadata, and the sound "not managed" and "other cache" checks |
 //!
 //! # Example
 //!

@@ -106,11 +106,90 @@ impl<V: Copy> AddrMap<V> {
     }
 }
 
+/// The slabs overlapping one granule: at most two, since slabs are disjoint
+/// and none is shorter than a granule.
+pub(crate) type Pair<V> = [Option<(usize, V)>; 2];
+
+/// A pointer-to-slab map: for every slab `[base, base + size)`, each
+/// granule of `1 << shift` bytes it overlaps maps to `(base, value)`.
+///
+/// With `shift = floor(log2(slab size))` a slab overlaps at most three
+/// granules and a granule at most two slabs, so finding the slab of any
+/// address is one hash probe and at most two range checks: O(1) whatever
+/// the slabs' alignment. Slabs aligned to their (power-of-two) size are the
+/// special case of one granule per slab.
+pub(crate) struct SlabMap<V> {
+    map: AddrMap<Pair<V>>,
+    shift: u32,
+}
+
+impl<V: Copy> SlabMap<V> {
+    /// A map for slabs of `slab_size` bytes.
+    pub(crate) const fn new(slab_size: usize) -> Self {
+        SlabMap {
+            map: AddrMap::new(),
+            shift: granule_shift(slab_size),
+        }
+    }
+
+    /// The slab containing `addr`: its base and value.
+    #[inline]
+    pub(crate) fn get(&self, addr: usize, slab_size: usize) -> Option<(usize, V)> {
+        let pair = self.map.get(addr >> self.shift)?;
+        pair.into_iter()
+            .flatten()
+            .find(|&(base, _)| addr.wrapping_sub(base) < slab_size)
+    }
+
+    /// Records the slab at `base`.
+    pub(crate) fn insert(&mut self, base: usize, slab_size: usize, value: V) {
+        for key in granules(base, slab_size, self.shift) {
+            let mut pair = self.map.get(key).unwrap_or([None, None]);
+            self.map.remove(key);
+            let slot = pair
+                .iter_mut()
+                .find(|s| s.is_none())
+                .expect("a granule overlaps at most two slabs");
+            *slot = Some((base, value));
+            self.map.insert(key, pair);
+        }
+    }
+
+    /// Forgets the slab at `base`.
+    pub(crate) fn remove(&mut self, base: usize, slab_size: usize) {
+        for key in granules(base, slab_size, self.shift) {
+            let Some(mut pair) = self.map.get(key) else {
+                continue;
+            };
+            self.map.remove(key);
+            for slot in &mut pair {
+                if matches!(slot, Some((b, _)) if *b == base) {
+                    *slot = None;
+                }
+            }
+            if pair.iter().any(Option::is_some) {
+                self.map.insert(key, pair);
+            }
+        }
+    }
+}
+
+/// `floor(log2(slab_size))`: the granule of a [`SlabMap`].
+pub(crate) const fn granule_shift(slab_size: usize) -> u32 {
+    usize::BITS - 1 - slab_size.leading_zeros()
+}
+
+/// The granule numbers a slab overlaps.
+fn granules(base: usize, slab_size: usize, shift: u32) -> core::ops::RangeInclusive<usize> {
+    (base >> shift)..=((base + slab_size - 1) >> shift)
+}
+
 /// What the registry knows about a slab: its cache's id and name.
 #[derive(Clone, Copy)]
 pub(crate) struct Owner {
     pub(crate) id: usize,
     pub(crate) name: &'static str,
+    pub(crate) slab_size: usize,
 }
 
 /// The process-wide map from slab base to owning cache, behind a spin lock.
@@ -120,24 +199,78 @@ struct Registry {
     slabs: UnsafeCell<Slabs>,
 }
 
-/// Every cache's slabs, and the slab sizes in use (bit `k` set: some cache
-/// has slabs of `1 << k` bytes).
+/// Every cache's slabs: granules of every size in one map, keyed by the
+/// granule's start address with its shift in the low bits (a granule is at
+/// least as large as a slab header, more than `usize::BITS` bytes, so those
+/// bits of its start are zero), and the shifts in use as a bit set.
 pub(crate) struct Slabs {
-    pub(crate) map: AddrMap<Owner>,
-    sizes: usize,
+    map: AddrMap<Pair<Owner>>,
+    shifts: u64,
 }
 
 impl Slabs {
-    pub(crate) fn insert(&mut self, base: usize, slab_size: usize, owner: Owner) {
-        self.sizes |= slab_size;
-        self.map.insert(base, owner);
+    fn key(granule: usize, shift: u32) -> usize {
+        (granule << shift) | shift as usize
     }
 
-    /// The slab sizes ever used, as a bit set of powers of two.
-    pub(crate) fn slab_sizes(&self) -> usize {
-        self.sizes
+    pub(crate) fn insert(&mut self, base: usize, owner: Owner) {
+        let shift = granule_shift(owner.slab_size);
+        self.shifts |= 1 << shift;
+        for g in granules(base, owner.slab_size, shift) {
+            let key = Self::key(g, shift);
+            let mut pair = self.map.get(key).unwrap_or([None, None]);
+            self.map.remove(key);
+            if let Some(slot) = pair.iter_mut().find(|s| s.is_none()) {
+                *slot = Some((base, owner));
+            }
+            self.map.insert(key, pair);
+        }
+    }
+
+    pub(crate) fn remove(&mut self, base: usize, slab_size: usize) {
+        let shift = granule_shift(slab_size);
+        for g in granules(base, slab_size, shift) {
+            let key = Self::key(g, shift);
+            let Some(mut pair) = self.map.get(key) else {
+                continue;
+            };
+            self.map.remove(key);
+            for slot in &mut pair {
+                if matches!(slot, Some((b, _)) if *b == base) {
+                    *slot = None;
+                }
+            }
+            if pair.iter().any(Option::is_some) {
+                self.map.insert(key, pair);
+            }
+        }
+    }
+
+    /// The owner of the slab containing `addr`, trying every granule size
+    /// in use.
+    pub(crate) fn owner_of(&self, addr: usize) -> Option<Owner> {
+        let mut shifts = self.shifts;
+        while shifts != 0 {
+            let shift = shifts.trailing_zeros();
+            shifts &= shifts - 1;
+            let Some(pair) = self.map.get(Self::key(addr >> shift, shift)) else {
+                continue;
+            };
+            if let Some((_, owner)) = pair
+                .into_iter()
+                .flatten()
+                .find(|&(base, o)| addr.wrapping_sub(base) < o.slab_size)
+            {
+                return Some(owner);
+            }
+        }
+        None
     }
 }
+
+// A granule start with the shift in its low bits must not collide with
+// another granule's key: the smallest slab holds a header.
+const _: () = assert!(core::mem::size_of::<crate::cache::Header>() >= usize::BITS as usize);
 
 // SAFETY: `slabs` is only touched by `with_registry`, while `locked` is held,
 // so one thread at a time.
@@ -147,10 +280,9 @@ static REGISTRY: Registry = Registry {
     locked: AtomicBool::new(false),
     slabs: UnsafeCell::new(Slabs {
         map: AddrMap::new(),
-        sizes: 0,
+        shifts: 0,
     }),
 };
-
 /// Runs `f` on the registry with its lock held.
 pub(crate) fn with_registry<R>(f: impl FnOnce(&mut Slabs) -> R) -> R {
     while REGISTRY

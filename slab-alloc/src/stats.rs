@@ -33,7 +33,11 @@ pub struct Stats {
     pub slabs: usize,
     /// Of those, slabs with no object handed out.
     pub empty_slabs: usize,
-    /// Bytes held from the backing (`slabs` times the slab size).
+    /// Blocks from the backing that hold out-of-line slab metadata (0 when
+    /// the metadata is inline).
+    pub metadata_blocks: usize,
+    /// Bytes held from the backing: `slabs + metadata_blocks` times the
+    /// slab size.
     pub bytes_held: usize,
     /// Constructor calls (typed caches; 0 for untyped ones).
     pub constructions: u64,

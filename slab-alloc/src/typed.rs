@@ -235,7 +235,7 @@ unsafe impl<T, I: Init<T>, B: UntypedObjectAlloc> ObjectAlloc<T> for SlabAlloc<T
         // SAFETY: the caller guarantees `obj` came from this cache and holds
         // a valid `T`, which satisfies `try_dealloc`'s contract.
         if let Err(err) = unsafe { self.core.free(obj.cast()) } {
-            report(self.core.hook, &err);
+            report(self.core.policy.hook, &err);
         }
     }
 }

@@ -210,7 +210,7 @@ unsafe impl<B: UntypedObjectAlloc> UntypedObjectAlloc for UntypedSlabAlloc<B> {
         // SAFETY: the caller guarantees `ptr` came from this cache, which
         // satisfies `try_dealloc`'s contract.
         if let Err(err) = unsafe { self.core.free(ptr) } {
-            report(self.core.hook, &err);
+            report(self.core.policy.hook, &err);
         }
     }
 }

@@ -24,14 +24,6 @@ fn refused_configurations() {
         ConfigError::ZeroSizeObject
     );
     assert_eq!(
-        b.layout(obj)
-            .build_untyped(slab(3 * 4096, 4096))
-            .unwrap_err(),
-        ConfigError::SlabSizeNotPowerOfTwo {
-            slab_size: 3 * 4096
-        }
-    );
-    assert_eq!(
         b.layout(Layout::from_size_align(8192, 8192).unwrap())
             .build_untyped(slab(4096, 4096))
             .unwrap_err(),
@@ -40,11 +32,25 @@ fn refused_configurations() {
             slab_size: 4096
         }
     );
+    let err = b.layout(obj).build_untyped(slab(4096, 4)).unwrap_err();
     assert_eq!(
-        b.layout(obj).build_untyped(slab(4096, 64)).unwrap_err(),
-        ConfigError::BackingMismatch {
-            slab_size: 4096,
-            backing: Layout::from_size_align(4096, 64).unwrap()
+        err,
+        ConfigError::BackingUnderaligned {
+            align: 4,
+            needed: core::mem::align_of::<usize>()
+        }
+    );
+    assert!(
+        err.to_string().contains("aligns blocks to 4 bytes"),
+        "{err}"
+    );
+    assert_eq!(
+        b.layout(Layout::from_size_align(64, 64).unwrap())
+            .build_untyped(slab(4096, 16))
+            .unwrap_err(),
+        ConfigError::BackingUnderaligned {
+            align: 16,
+            needed: 64
         }
     );
     assert_eq!(
@@ -69,6 +75,19 @@ fn refused_configurations() {
         }
     );
     assert!(err.to_string().contains("at least 2"), "{err}");
+    // Out of line, the metadata record must fit in one block too.
+    let err = b
+        .layout(Layout::new::<u8>())
+        .out_of_line_metadata(true)
+        .build_untyped(slab(64, 64))
+        .unwrap_err();
+    assert_eq!(
+        err,
+        ConfigError::TooFewObjects {
+            fits: 0,
+            slab_size: 64
+        }
+    );
     let err = b
         .build::<[u8; 3000], _, _>(|| [0; 3000], slab(4096, 4096))
         .unwrap_err();
@@ -79,4 +98,22 @@ fn refused_configurations() {
             slab_size: 4096
         }
     );
+}
+
+/// With the pointer-to-slab map (`alloc`), slabs need not be aligned to
+/// their size nor be a power of two (without it the builder refuses them:
+/// the crate's own `no_alloc` unit tests).
+#[test]
+fn unaligned_slabs_are_accepted() {
+    let obj = Layout::new::<[u8; 64]>();
+    let cache = SlabBuilder::new("cfg")
+        .layout(obj)
+        .build_untyped(slab(3 * 4096, 64))
+        .unwrap();
+    assert!(cache.objects_per_slab() >= 170);
+    let cache = SlabBuilder::new("cfg")
+        .layout(obj)
+        .build_untyped(slab(4096, 64))
+        .unwrap();
+    assert!(cache.objects_per_slab() >= 55);
 }

@@ -7,4 +7,5 @@ mod checks;
 mod child;
 mod config;
 mod conformance;
+mod placement;
 mod working_set;
