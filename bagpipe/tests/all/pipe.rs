@@ -37,9 +37,19 @@ impl Scripted {
 
     fn contended_now(&self) -> bool {
         self.attempts.fetch_add(1, Ordering::Relaxed);
-        self.contend
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-            .is_ok()
+        // A compare-exchange loop rather than `fetch_update`, which nightly
+        // deprecates under a new name that stable does not have yet.
+        let mut n = self.contend.load(Ordering::Relaxed);
+        while n > 0 {
+            match self
+                .contend
+                .compare_exchange_weak(n, n - 1, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return true,
+                Err(now) => n = now,
+            }
+        }
+        false
     }
 }
 
