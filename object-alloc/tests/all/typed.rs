@@ -9,9 +9,10 @@ use object_alloc::{
 
 /// An untyped allocator over the system heap that counts live blocks.
 fn counted(layout: Layout, live: &Cell<isize>) -> impl UntypedObjectAlloc + '_ {
-    let take = move |l| {
+    let take = move |l: Layout| {
+        assert_ne!(l.size(), 0, "the system heap needs a non-zero layout");
         live.set(live.get() + 1);
-        // SAFETY: non-zero layouts only in these tests.
+        // SAFETY: the layout is not zero-sized (checked above).
         NonNull::new(unsafe { System.alloc(l) })
     };
     let give = move |b: NonNull<u8>, l| {
@@ -63,7 +64,8 @@ fn a_panicking_initialiser_gives_its_block_back() {
     assert_eq!((n, live.get()), (7, 0));
 }
 
-struct PanicOnDrop;
+/// Not zero-sized, so its blocks come from the system heap.
+struct PanicOnDrop(#[allow(dead_code)] u64);
 
 impl Drop for PanicOnDrop {
     fn drop(&mut self) {
@@ -74,8 +76,10 @@ impl Drop for PanicOnDrop {
 #[test]
 fn a_panicking_destructor_still_gives_the_block_back() {
     let live = Cell::new(0);
-    let mut cache =
-        Typed::new(counted(Layout::new::<PanicOnDrop>(), &live), || PanicOnDrop).unwrap();
+    let mut cache = Typed::new(counted(Layout::new::<PanicOnDrop>(), &live), || {
+        PanicOnDrop(1)
+    })
+    .unwrap();
     let obj = cache.alloc().unwrap();
     assert_eq!(live.get(), 1);
     // SAFETY: from `cache`, freed once, a valid object.
