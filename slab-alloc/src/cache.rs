@@ -64,12 +64,14 @@ impl<B: UntypedObjectAlloc> Cache<B> {
         Ok((obj, fresh))
     }
 
-    /// Takes back an object after the checks: finds the slab (in the
-    /// pointer-to-slab map with `alloc`, by masking without), validates it,
+    /// Takes back an object after the checks: finds the slab (the slab of
+    /// the previous free, else in the pointer-to-slab map with `alloc` or by
+    /// masking without), validates it,
     /// the object start and the allocated bit, then pushes the index on the
     /// free stack.
     ///
-    /// Cost: a hash probe and a range check (with `alloc`), one division, a
+    /// Cost: a range check against the previous free's slab (a hash probe
+    /// and a range check on a miss, with `alloc`), a multiplication, a
     /// bitmap word and the stack push; a slab that stops being full or becomes empty goes
     /// through [`Cache::free_slow`].
     ///
@@ -79,8 +81,17 @@ impl<B: UntypedObjectAlloc> Cache<B> {
     #[inline]
     pub(crate) unsafe fn free(&mut self, ptr: NonNull<u8>) -> Result<(), FreeError> {
         let addr = ptr.addr().get();
-        // SAFETY: forwarded from the caller.
-        let (base, slab) = unsafe { self.find(ptr) }?;
+        let (base, slab) = match self.hot {
+            Some(slab) if addr.wrapping_sub(self.hot_base) < self.slab_size => {
+                (self.hot_base, slab)
+            }
+            _ => {
+                // SAFETY: forwarded from the caller.
+                let (base, slab) = unsafe { self.find(ptr) }?;
+                (self.hot, self.hot_base) = (Some(slab), base);
+                (base, slab)
+            }
+        };
         // SAFETY: `find` returned a live slab of this cache; `&mut self`
         // makes this the only reference to its header.
         let h = unsafe { &mut *slab.as_ptr() };
@@ -111,7 +122,14 @@ impl<B: UntypedObjectAlloc> Cache<B> {
         let live = h.live;
         self.freed += 1;
         if live == 0 || live + 1 == self.capacity {
-            self.free_slow(slab);
+            // The slab allocations come from just emptied, with room in the
+            // working set: it stays where it is (see `free_slow`).
+            let stays = live == 0
+                && self.partial.head == Some(slab)
+                && self.empty.len < self.policy.max_empty;
+            if !stays {
+                self.free_slow(slab);
+            }
         }
         Ok(())
     }
@@ -342,6 +360,11 @@ pub(crate) struct Cache<B: UntypedObjectAlloc> {
     bitmap_off: usize,
     allocated: u64,
     freed: u64,
+    /// The slab of the latest free and its base: the next free is likely
+    /// in it, and then needs no lookup. Cleared when that slab goes.
+    hot: Option<NonNull<Header>>,
+    hot_base: usize,
+    slab_size: usize,
     #[cfg(feature = "alloc")]
     slabs: crate::registry::SlabMap<NonNull<Header>>,
     // The slow paths.
@@ -397,6 +420,9 @@ impl<B: UntypedObjectAlloc> Cache<B> {
             bitmap_off: geometry.bitmap_off,
             allocated: 0,
             freed: 0,
+            hot: None,
+            hot_base: 0,
+            slab_size: geometry.slab_size,
             #[cfg(feature = "alloc")]
             slabs: crate::registry::SlabMap::new(geometry.slab_size),
             full: List::new(),
@@ -428,7 +454,7 @@ impl<B: UntypedObjectAlloc> Cache<B> {
             objects_freed: self.freed,
             objects_live: self.allocated - self.freed,
             slabs,
-            empty_slabs: self.empty.len,
+            empty_slabs: self.empty.len + usize::from(self.head_is_empty()),
             metadata_blocks: self.records.count,
             bytes_held: (slabs + self.records.count) * self.geometry.slab_size,
             constructions: self.constructions,
@@ -726,27 +752,49 @@ impl<B: UntypedObjectAlloc> Cache<B> {
         self.push_front(ListKind::Full, slab);
     }
 
-    /// A slab stopped being full (to partial) or became empty (to the empty
-    /// list, keeping at most `max_empty` empty slabs unless the cache is
-    /// type-stable).
+    /// A slab stopped being full (to the back of the partial list, behind
+    /// the slab allocations come from) or became empty. An empty slab that
+    /// is the head of the partial list stays there: it is where the next
+    /// allocation goes, so an alloc/free pair on an otherwise empty cache
+    /// moves no slab. It counts towards the working set of `max_empty`
+    /// empty slabs (unless that is 0, when every empty slab goes back at
+    /// once); other empty slabs go to the empty list, and beyond the working
+    /// set the one empty the longest goes back to the backing (never, for a
+    /// type-stable cache).
     #[cold]
     #[inline(never)]
     fn free_slow(&mut self, slab: NonNull<Header>) {
         // SAFETY: a live slab of this cache; no other reference to it.
         let live = unsafe { (*slab.as_ptr()).live };
-        self.unlink(slab);
-        if live == 0 {
-            self.push_front(ListKind::Empty, slab);
-            while !self.policy.type_stable && self.empty.len > self.policy.max_empty {
-                let oldest = self.empty.tail.expect("a non-empty list has a tail");
+        if live != 0 {
+            self.unlink(slab);
+            self.push_back_partial(slab);
+        } else {
+            let keep_as_head = self.partial.head == Some(slab)
+                && (self.policy.max_empty > 0 || self.policy.type_stable);
+            if !keep_as_head {
+                self.unlink(slab);
+                self.push_front(ListKind::Empty, slab);
+            }
+            let head_empty = usize::from(self.head_is_empty());
+            while !self.policy.type_stable && self.empty.len + head_empty > self.policy.max_empty {
+                let Some(oldest) = self.empty.tail else {
+                    break;
+                };
                 self.unlink(oldest);
                 self.release(oldest);
             }
-        } else {
-            self.push_front(ListKind::Partial, slab);
         }
         #[cfg(debug_assertions)]
         self.check_invariants();
+    }
+
+    /// Whether the slab allocations come from has no object allocated.
+    fn head_is_empty(&self) -> bool {
+        // SAFETY: the head of the partial list is a live slab of this cache.
+        self.partial
+            .head
+            .is_some_and(|h| unsafe { (*h.as_ptr()).live } == 0)
     }
 
     /// Undoes the allocation of a fresh object whose constructor panicked:
@@ -769,18 +817,12 @@ impl<B: UntypedObjectAlloc> Cache<B> {
         // SAFETY: `idx < capacity`.
         unsafe { self.set_bit(slab, idx, false) };
         if was_full || live == 0 {
-            self.unlink(slab);
-            let kind = if live == 0 {
-                ListKind::Empty
-            } else {
-                ListKind::Partial
-            };
-            self.push_front(kind, slab);
+            self.free_slow(slab);
         }
     }
 
-    /// Returns every empty slab to the backing now (none for a type-stable
-    /// cache); returns how many.
+    /// Returns every empty slab to the backing now, the one allocations
+    /// come from included (none for a type-stable cache); returns how many.
     pub(crate) fn reap(&mut self) -> usize {
         if self.policy.type_stable {
             return 0;
@@ -789,6 +831,11 @@ impl<B: UntypedObjectAlloc> Cache<B> {
         while let Some(slab) = self.empty.head {
             self.unlink(slab);
             self.release(slab);
+            n += 1;
+        }
+        if let (true, Some(head)) = (self.head_is_empty(), self.partial.head) {
+            self.unlink(head);
+            self.release(head);
             n += 1;
         }
         n
@@ -815,6 +862,9 @@ impl<B: UntypedObjectAlloc> Cache<B> {
             }
         }
         self.unregister(block.addr().get());
+        if self.hot == Some(slab) {
+            self.hot = None;
+        }
         if self.geometry.record.is_some() {
             self.give_record(slab);
         }
@@ -847,6 +897,28 @@ impl<B: UntypedObjectAlloc> Cache<B> {
             h.list = kind;
             if let Some(old) = old {
                 (*old.as_ptr()).prev = Some(slab);
+            }
+        }
+    }
+
+    /// Appends a slab to the partial list, behind the one allocations come
+    /// from.
+    fn push_back_partial(&mut self, slab: NonNull<Header>) {
+        let list = &mut self.partial;
+        let old = list.tail.replace(slab);
+        if list.head.is_none() {
+            list.head = Some(slab);
+        }
+        list.len += 1;
+        // SAFETY: `slab` and `old` are live slabs of this cache; one
+        // reference at a time.
+        unsafe {
+            let h = &mut *slab.as_ptr();
+            h.prev = old;
+            h.next = None;
+            h.list = ListKind::Partial;
+            if let Some(old) = old {
+                (*old.as_ptr()).next = Some(slab);
             }
         }
     }
@@ -894,7 +966,13 @@ impl<B: UntypedObjectAlloc> Cache<B> {
                 match kind {
                     ListKind::Full => assert_eq!(h.live, self.capacity),
                     ListKind::Empty => assert_eq!(h.live, 0),
-                    ListKind::Partial => assert!(h.live < self.capacity),
+                    ListKind::Partial => {
+                        assert!(h.live < self.capacity);
+                        assert!(
+                            h.live > 0 || n == 0,
+                            "an empty slab on the partial list, not at its head"
+                        );
+                    }
                 }
                 n += 1;
                 cur = h.next;

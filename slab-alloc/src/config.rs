@@ -230,7 +230,12 @@ impl SlabBuilder {
     fn policy(&self) -> Policy {
         Policy {
             hook: self.hook,
-            max_empty: self.max_empty,
+            // A type-stable cache keeps every empty slab.
+            max_empty: if self.type_stable {
+                usize::MAX
+            } else {
+                self.max_empty
+            },
             type_stable: self.type_stable,
         }
     }

@@ -99,3 +99,52 @@ fn colouring_shifts_successive_slabs() {
         unsafe { cache.dealloc(o) };
     }
 }
+
+/// The slab allocations come from stays put when it empties (it counts in
+/// the working set), so alloc/free pairs on a quiet cache touch neither the
+/// backing nor the lists; `reap` returns it, and a working set of 0 does
+/// not keep it.
+#[test]
+fn an_emptied_allocation_slab_stays_until_reaped() {
+    for max_empty in [0, 1, 2] {
+        let calls = Rc::new(Calls::default());
+        let backing = Counting {
+            inner: GlobalUntyped::system(slab_layout_for(OBJECT)),
+            calls: calls.clone(),
+        };
+        let mut cache = SlabBuilder::new("head")
+            .layout(OBJECT)
+            .max_empty_slabs(max_empty)
+            .build_untyped(backing)
+            .unwrap();
+        for _ in 0..100 {
+            let o = cache.alloc().unwrap();
+            // SAFETY: from `cache`, freed once.
+            unsafe { cache.dealloc(o) };
+            cache.check_invariants();
+        }
+        let s = cache.stats();
+        if max_empty == 0 {
+            assert_eq!((calls.allocs.get(), calls.deallocs.get()), (100, 100));
+            assert_eq!((s.slabs, s.empty_slabs), (0, 0));
+        } else {
+            assert_eq!((calls.allocs.get(), calls.deallocs.get()), (1, 0));
+            assert_eq!((s.slabs, s.empty_slabs), (1, 1));
+            // A slab emptied behind it joins the working set with it.
+            let per = cache.objects_per_slab();
+            let objs: Vec<_> = (0..per + 1).map(|_| cache.alloc().unwrap()).collect();
+            for &o in objs.iter().rev() {
+                // SAFETY: from `cache`, freed once.
+                unsafe { cache.dealloc(o) };
+                cache.check_invariants();
+            }
+            let s = cache.stats();
+            assert_eq!(
+                (s.slabs, s.empty_slabs),
+                (2.min(max_empty), 2.min(max_empty))
+            );
+            assert_eq!(cache.reap(), 2.min(max_empty));
+        }
+        assert_eq!(cache.stats().slabs, 0);
+    }
+}
