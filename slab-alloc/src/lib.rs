@@ -6,6 +6,8 @@
 //! This is the slab layer, single-threaded (`&mut self`) and `no_std`. The
 //! magazine layer and the size-class zone that Bonwick and Adams ("Magazines
 //! and Vmem", USENIX 2001) put on top of it come later.
+//! [`Locked`] shares a cache between threads behind a pluggable [`RawLock`]
+//! ([`SpinLock`], or a platform's own), without `std`.
 //!
 //! # Design
 //!
@@ -129,12 +131,14 @@ mod config;
 mod error;
 #[cfg(feature = "alloc")]
 mod registry;
+mod shared;
 mod stats;
 mod typed;
 mod untyped;
 
 pub use config::{DEFAULT_MAX_EMPTY_SLABS, SlabBuilder, slab_layout_for};
 pub use error::{ConfigError, ErrorHook, FreeError, FreeErrorKind, abort_on_error};
+pub use shared::{Locked, NoLock, RawLock, SpinLock};
 pub use stats::Stats;
 pub use typed::SlabAlloc;
 pub use untyped::UntypedSlabAlloc;
