@@ -534,7 +534,7 @@ impl<B: UntypedObjectAlloc> Cache<B> {
         #[cfg(feature = "alloc")]
         {
             let addr = ptr.addr().get();
-            match self.slabs.get(addr, self.geometry.slab_size) {
+            match self.slabs.get(addr) {
                 Some(found) => Ok(found),
                 None => Err(self.foreign(addr)),
             }
@@ -571,7 +571,7 @@ impl<B: UntypedObjectAlloc> Cache<B> {
         #[cfg(feature = "alloc")]
         {
             self.slabs
-                .get(obj.addr().get(), self.geometry.slab_size)
+                .get(obj.addr().get())
                 .expect("an object we handed out is in one of our slabs")
                 .1
         }
@@ -722,7 +722,7 @@ impl<B: UntypedObjectAlloc> Cache<B> {
     #[cfg(feature = "alloc")]
     fn register(&mut self, base: usize, slab: NonNull<Header>) {
         let size = self.geometry.slab_size;
-        self.slabs.insert(base, size, slab);
+        self.slabs.insert(base, slab);
         let owner = crate::registry::Owner {
             id: self.id,
             name: self.name,
@@ -737,7 +737,7 @@ impl<B: UntypedObjectAlloc> Cache<B> {
     #[cfg(feature = "alloc")]
     fn unregister(&mut self, base: usize) {
         let size = self.geometry.slab_size;
-        self.slabs.remove(base, size);
+        self.slabs.remove(base);
         crate::registry::with_registry(|r| r.remove(base, size));
     }
 
@@ -882,43 +882,45 @@ impl<B: UntypedObjectAlloc> Cache<B> {
     }
 
     fn push_front(&mut self, kind: ListKind, slab: NonNull<Header>) {
-        let list = self.list_mut(kind);
-        let old = list.head.replace(slab);
-        if list.tail.is_none() {
-            list.tail = Some(slab);
-        }
-        list.len += 1;
-        // SAFETY: `slab` and `old` are live slabs of this cache; one
-        // reference at a time.
-        unsafe {
-            let h = &mut *slab.as_ptr();
-            h.prev = None;
-            h.next = old;
-            h.list = kind;
-            if let Some(old) = old {
-                (*old.as_ptr()).prev = Some(slab);
-            }
-        }
+        self.push(kind, slab, true);
     }
 
     /// Appends a slab to the partial list, behind the one allocations come
     /// from.
     fn push_back_partial(&mut self, slab: NonNull<Header>) {
-        let list = &mut self.partial;
-        let old = list.tail.replace(slab);
-        if list.head.is_none() {
-            list.head = Some(slab);
+        self.push(ListKind::Partial, slab, false);
+    }
+
+    /// Puts a slab that is on no list at the front or the back of `kind`.
+    fn push(&mut self, kind: ListKind, slab: NonNull<Header>, front: bool) {
+        let list = self.list_mut(kind);
+        let (near, far) = if front {
+            (&mut list.head, &mut list.tail)
+        } else {
+            (&mut list.tail, &mut list.head)
+        };
+        let old = near.replace(slab);
+        if far.is_none() {
+            *far = Some(slab);
         }
         list.len += 1;
         // SAFETY: `slab` and `old` are live slabs of this cache; one
         // reference at a time.
         unsafe {
             let h = &mut *slab.as_ptr();
-            h.prev = old;
-            h.next = None;
-            h.list = ListKind::Partial;
+            h.list = kind;
+            if front {
+                (h.prev, h.next) = (None, old);
+            } else {
+                (h.prev, h.next) = (old, None);
+            }
             if let Some(old) = old {
-                (*old.as_ptr()).next = Some(slab);
+                let o = &mut *old.as_ptr();
+                if front {
+                    o.prev = Some(slab);
+                } else {
+                    o.next = Some(slab);
+                }
             }
         }
     }

@@ -3,22 +3,40 @@
 //! answered without reading the address, and a process-wide registry of
 //! every cache's slabs, consulted only when a free fails that question, to
 //! name the cache an object belongs to.
+//!
+//! With `std` their tables live in memory from a private bsalloc heap, so
+//! that a cache used inside a global allocator never calls back into that
+//! allocator while it holds its own lock; with `alloc` alone, in the global
+//! allocator.
 
-use alloc::vec::Vec;
+use allocator_api2::vec::Vec;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
+
+/// Where the maps' tables come from: never the global allocator when there
+/// is `std` (a global allocator may be built on these caches).
+#[cfg(feature = "std")]
+type Meta = &'static bsalloc::BsAlloc;
+#[cfg(feature = "std")]
+static META: bsalloc::BsAlloc = bsalloc::BsAlloc::new();
+#[cfg(feature = "std")]
+const META_HEAP: Meta = &META;
+#[cfg(not(feature = "std"))]
+type Meta = allocator_api2::alloc::Global;
+#[cfg(not(feature = "std"))]
+const META_HEAP: Meta = allocator_api2::alloc::Global;
 
 /// An open-addressing hash map (linear probing, backward-shift deletion)
 /// from slab base addresses to `V`.
 pub(crate) struct AddrMap<V> {
-    slots: Vec<Option<(usize, V)>>,
+    slots: Vec<Option<(usize, V)>, Meta>,
     len: usize,
 }
 
 impl<V: Copy> AddrMap<V> {
     pub(crate) const fn new() -> Self {
         AddrMap {
-            slots: Vec::new(),
+            slots: Vec::new_in(META_HEAP),
             len: 0,
         }
     }
@@ -97,7 +115,7 @@ impl<V: Copy> AddrMap<V> {
     #[inline(never)]
     fn grow(&mut self) {
         let cap = (self.slots.len() * 2).max(16);
-        let old = core::mem::replace(&mut self.slots, Vec::with_capacity(cap));
+        let old = core::mem::replace(&mut self.slots, Vec::with_capacity_in(cap, META_HEAP));
         self.slots.resize_with(cap, || None);
         self.len = 0;
         for (k, v) in old.into_iter().flatten() {
@@ -108,42 +126,38 @@ impl<V: Copy> AddrMap<V> {
 
 /// The slabs overlapping one granule: at most two, since slabs are disjoint
 /// and none is shorter than a granule.
-pub(crate) type Pair<V> = [Option<(usize, V)>; 2];
+type Pair<V> = [Option<(usize, V)>; 2];
 
-/// A pointer-to-slab map: for every slab `[base, base + size)`, each
-/// granule of `1 << shift` bytes it overlaps maps to `(base, value)`.
+/// Slabs by granule: for every slab `[base, base + size)`, each granule of
+/// `1 << shift` bytes it overlaps maps to `(base, value)`, where `shift` is
+/// `floor(log2(size))` for every slab in the map (sizes may differ).
 ///
-/// With `shift = floor(log2(slab size))` a slab overlaps at most three
-/// granules and a granule at most two slabs, so finding the slab of any
-/// address is one hash probe and at most two range checks: O(1) whatever
-/// the slabs' alignment. Slabs aligned to their (power-of-two) size are the
-/// special case of one granule per slab.
-pub(crate) struct SlabMap<V> {
+/// A slab then overlaps at most three granules and a granule at most two
+/// slabs, so finding the slab of any address is one hash probe and at most
+/// two range checks: O(1) whatever the slabs' alignment. Slabs aligned to
+/// their (power-of-two) size are the special case of one granule per slab.
+struct GranuleMap<V> {
     map: AddrMap<Pair<V>>,
-    shift: u32,
 }
 
-impl<V: Copy> SlabMap<V> {
-    /// A map for slabs of `slab_size` bytes.
-    pub(crate) const fn new(slab_size: usize) -> Self {
-        SlabMap {
+impl<V: Copy> GranuleMap<V> {
+    const fn new() -> Self {
+        GranuleMap {
             map: AddrMap::new(),
-            shift: granule_shift(slab_size),
         }
     }
 
-    /// The slab containing `addr`: its base and value.
+    /// The slab containing `addr`, given each slab's size.
     #[inline]
-    pub(crate) fn get(&self, addr: usize, slab_size: usize) -> Option<(usize, V)> {
-        let pair = self.map.get(addr >> self.shift)?;
+    fn get(&self, addr: usize, shift: u32, size: impl Fn(&V) -> usize) -> Option<(usize, V)> {
+        let pair = self.map.get(addr >> shift)?;
         pair.into_iter()
             .flatten()
-            .find(|&(base, _)| addr.wrapping_sub(base) < slab_size)
+            .find(|(base, v)| addr.wrapping_sub(*base) < size(v))
     }
 
-    /// Records the slab at `base`.
-    pub(crate) fn insert(&mut self, base: usize, slab_size: usize, value: V) {
-        for key in granules(base, slab_size, self.shift) {
+    fn insert(&mut self, base: usize, slab_size: usize, shift: u32, value: V) {
+        for key in granules(base, slab_size, shift) {
             let mut pair = self.map.get(key).unwrap_or([None, None]);
             self.map.remove(key);
             let slot = pair
@@ -155,9 +169,8 @@ impl<V: Copy> SlabMap<V> {
         }
     }
 
-    /// Forgets the slab at `base`.
-    pub(crate) fn remove(&mut self, base: usize, slab_size: usize) {
-        for key in granules(base, slab_size, self.shift) {
+    fn remove(&mut self, base: usize, slab_size: usize, shift: u32) {
+        for key in granules(base, slab_size, shift) {
             let Some(mut pair) = self.map.get(key) else {
                 continue;
             };
@@ -174,8 +187,43 @@ impl<V: Copy> SlabMap<V> {
     }
 }
 
-/// `floor(log2(slab_size))`: the granule of a [`SlabMap`].
-pub(crate) const fn granule_shift(slab_size: usize) -> u32 {
+/// One cache's pointer-to-slab map: a [`GranuleMap`] of slabs of one size.
+pub(crate) struct SlabMap<V> {
+    granules: GranuleMap<V>,
+    slab_size: usize,
+    shift: u32,
+}
+
+impl<V: Copy> SlabMap<V> {
+    /// A map for slabs of `slab_size` bytes.
+    pub(crate) const fn new(slab_size: usize) -> Self {
+        SlabMap {
+            granules: GranuleMap::new(),
+            slab_size,
+            shift: granule_shift(slab_size),
+        }
+    }
+
+    /// The slab containing `addr`: its base and value.
+    #[inline]
+    pub(crate) fn get(&self, addr: usize) -> Option<(usize, V)> {
+        self.granules.get(addr, self.shift, |_| self.slab_size)
+    }
+
+    /// Records the slab at `base`.
+    pub(crate) fn insert(&mut self, base: usize, value: V) {
+        self.granules
+            .insert(base, self.slab_size, self.shift, value);
+    }
+
+    /// Forgets the slab at `base`.
+    pub(crate) fn remove(&mut self, base: usize) {
+        self.granules.remove(base, self.slab_size, self.shift);
+    }
+}
+
+/// `floor(log2(slab_size))`: the granule of a [`GranuleMap`].
+const fn granule_shift(slab_size: usize) -> u32 {
     usize::BITS - 1 - slab_size.leading_zeros()
 }
 
@@ -184,7 +232,8 @@ fn granules(base: usize, slab_size: usize, shift: u32) -> core::ops::RangeInclus
     (base >> shift)..=((base + slab_size - 1) >> shift)
 }
 
-/// What the registry knows about a slab: its cache's id and name.
+/// What the registry knows about a slab: its cache's id and name, and the
+/// slab's size.
 #[derive(Clone, Copy)]
 pub(crate) struct Owner {
     pub(crate) id: usize,
@@ -199,51 +248,23 @@ struct Registry {
     slabs: UnsafeCell<Slabs>,
 }
 
-/// Every cache's slabs: granules of every size in one map, keyed by the
-/// granule's start address with its shift in the low bits (a granule is at
-/// least as large as a slab header, more than `usize::BITS` bytes, so those
-/// bits of its start are zero), and the shifts in use as a bit set.
+/// Every cache's slabs: one [`GranuleMap`] per granule size, and the
+/// granule sizes in use as a bit set.
 pub(crate) struct Slabs {
-    map: AddrMap<Pair<Owner>>,
+    maps: [GranuleMap<Owner>; usize::BITS as usize],
     shifts: u64,
 }
 
 impl Slabs {
-    fn key(granule: usize, shift: u32) -> usize {
-        (granule << shift) | shift as usize
-    }
-
     pub(crate) fn insert(&mut self, base: usize, owner: Owner) {
         let shift = granule_shift(owner.slab_size);
         self.shifts |= 1 << shift;
-        for g in granules(base, owner.slab_size, shift) {
-            let key = Self::key(g, shift);
-            let mut pair = self.map.get(key).unwrap_or([None, None]);
-            self.map.remove(key);
-            if let Some(slot) = pair.iter_mut().find(|s| s.is_none()) {
-                *slot = Some((base, owner));
-            }
-            self.map.insert(key, pair);
-        }
+        self.maps[shift as usize].insert(base, owner.slab_size, shift, owner);
     }
 
     pub(crate) fn remove(&mut self, base: usize, slab_size: usize) {
         let shift = granule_shift(slab_size);
-        for g in granules(base, slab_size, shift) {
-            let key = Self::key(g, shift);
-            let Some(mut pair) = self.map.get(key) else {
-                continue;
-            };
-            self.map.remove(key);
-            for slot in &mut pair {
-                if matches!(slot, Some((b, _)) if *b == base) {
-                    *slot = None;
-                }
-            }
-            if pair.iter().any(Option::is_some) {
-                self.map.insert(key, pair);
-            }
-        }
+        self.maps[shift as usize].remove(base, slab_size, shift);
     }
 
     /// The owner of the slab containing `addr`, trying every granule size
@@ -253,24 +274,13 @@ impl Slabs {
         while shifts != 0 {
             let shift = shifts.trailing_zeros();
             shifts &= shifts - 1;
-            let Some(pair) = self.map.get(Self::key(addr >> shift, shift)) else {
-                continue;
-            };
-            if let Some((_, owner)) = pair
-                .into_iter()
-                .flatten()
-                .find(|&(base, o)| addr.wrapping_sub(base) < o.slab_size)
-            {
+            if let Some((_, owner)) = self.maps[shift as usize].get(addr, shift, |o| o.slab_size) {
                 return Some(owner);
             }
         }
         None
     }
 }
-
-// A granule start with the shift in its low bits must not collide with
-// another granule's key: the smallest slab holds a header.
-const _: () = assert!(core::mem::size_of::<crate::cache::Header>() >= usize::BITS as usize);
 
 // SAFETY: `slabs` is only touched by `with_registry`, while `locked` is held,
 // so one thread at a time.
@@ -279,10 +289,11 @@ unsafe impl Sync for Registry {}
 static REGISTRY: Registry = Registry {
     locked: AtomicBool::new(false),
     slabs: UnsafeCell::new(Slabs {
-        map: AddrMap::new(),
+        maps: [const { GranuleMap::new() }; usize::BITS as usize],
         shifts: 0,
     }),
 };
+
 /// Runs `f` on the registry with its lock held.
 pub(crate) fn with_registry<R>(f: impl FnOnce(&mut Slabs) -> R) -> R {
     while REGISTRY
