@@ -235,7 +235,19 @@ impl MapAlloc {
             HugePages::Explicit { fallback } => {
                 let align = align.max(HUGE_PAGE_SIZE);
                 let flags = self.flags | libc::MAP_HUGETLB | libc::MAP_HUGE_2MB;
-                match self.map_in_reservation(len, align, flags, size) {
+                // The kernel puts `MAP_HUGETLB` mappings on huge-page
+                // boundaries itself, and explicit huge pages have no guards
+                // or files (the builder refuses them), so up to 2 MiB of
+                // alignment needs no reservation: an empty pool then fails
+                // the call without touching the address space.
+                let mapped = if align == HUGE_PAGE_SIZE {
+                    // SAFETY: no fixed address, so the kernel picks a free
+                    // range and touches nothing.
+                    unsafe { os::mmap(None, len, self.prot, flags, -1, 0) }
+                } else {
+                    self.map_in_reservation(len, align, flags, size)
+                };
+                match mapped {
                     Err(MapError::Kernel {
                         errno: libc::ENOMEM,
                         ..
@@ -320,16 +332,31 @@ impl MapAlloc {
         let first = base.addr().get() + before;
         let start =
             base.map_addr(|a| a.saturating_add(before + (first.wrapping_neg() & (align - 1))));
+        let head = start.addr().get() - before - base.addr().get();
+        let tail = total - head - before - len - after;
         // SAFETY: `start..start + len` lies inside the reservation (the
         // slack covers the distance to the aligned address), which this
         // function owns and nothing uses.
         if let Err(e) = unsafe { os::mmap(Some(start), len, self.prot, flags, fd, offset) } {
-            // SAFETY: the reservation was made above and nothing uses it.
-            let _ = unsafe { os::munmap(base, total) };
+            // A failed `MAP_FIXED` may already have unmapped the part of the
+            // reservation it was to replace, and another thread may have
+            // mapped something into that hole since: give back only what is
+            // still certainly ours, the head (with the guard before) and the
+            // tail (from the guard after). The middle is at worst a
+            // `PROT_NONE` range of address space left reserved, on a kernel
+            // that puts the old mapping back.
+            // SAFETY: both ranges are parts of the reservation made above
+            // that the failed call did not cover, and nothing uses them.
+            unsafe {
+                if head + before > 0 {
+                    let _ = os::munmap(base, head + before);
+                }
+                if tail + after > 0 {
+                    let _ = os::munmap(start.byte_add(len), after + tail);
+                }
+            }
             return Err(e);
         }
-        let head = start.addr().get() - before - base.addr().get();
-        let tail = total - head - before - len - after;
         // SAFETY: the head and the tail are the unused ends of the
         // reservation; trimming them leaves guard, mapping and guard.
         unsafe {

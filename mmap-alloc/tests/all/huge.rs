@@ -86,3 +86,47 @@ fn transparent_huge_pages_align_large_mappings_to_2_mib() {
         }
     }
 }
+
+/// A failed `MAP_FIXED` of huge pages inside a reservation must not give
+/// back address space another thread may have mapped in the meantime. One
+/// thread keeps asking for explicit huge pages aligned beyond 2 MiB (a
+/// reservation, then a fixed mapping the empty pool refuses) while another
+/// maps, fills, checks and unmaps base pages; if the refused mapping's
+/// clean-up unmapped the other thread's pages, that thread would fault.
+#[test]
+#[cfg_attr(miri, ignore = "Miri has no MAP_HUGETLB")]
+fn refused_huge_pages_leave_other_threads_mappings_alone() {
+    if hugetlb_pool() > 0 {
+        // With pages in the pool the mappings succeed: nothing to refuse.
+        return;
+    }
+    let huge = MapAlloc::builder()
+        .huge_pages(HugePages::Explicit { fallback: false })
+        .build()
+        .unwrap();
+    let plain = MapAlloc::new();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for _ in 0..20_000 {
+                assert!(huge.map(2 << 20, 4 << 20).is_err());
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        s.spawn(|| {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let p = plain.map(64 << 10, 1).unwrap();
+                // SAFETY: `p` is this thread's live mapping of 64 KiB.
+                unsafe {
+                    p.as_ptr().write_bytes(7, 64 << 10);
+                    assert!(
+                        std::slice::from_raw_parts(p.as_ptr(), 64 << 10)
+                            .iter()
+                            .all(|&b| b == 7)
+                    );
+                    plain.unmap(p, 64 << 10).unwrap();
+                }
+            }
+        });
+    });
+}
