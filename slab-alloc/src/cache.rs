@@ -66,14 +66,13 @@ impl<B: UntypedObjectAlloc> Cache<B> {
 
     /// Takes back an object after the checks: finds the slab (the slab of
     /// the previous free, else in the pointer-to-slab map with `alloc` or by
-    /// masking without), validates it,
-    /// the object start and the allocated bit, then pushes the index on the
-    /// free stack.
+    /// masking without), validates it, the object start and the allocated
+    /// bit, then pushes the index on the free stack.
     ///
     /// Cost: a range check against the previous free's slab (a hash probe
     /// and a range check on a miss, with `alloc`), a multiplication, a
-    /// bitmap word and the stack push; a slab that stops being full or becomes empty goes
-    /// through [`Cache::free_slow`].
+    /// bitmap word and the stack push; a slab that stops being full or
+    /// becomes empty goes through [`Cache::free_slow`].
     ///
     /// # Safety
     ///
@@ -243,9 +242,9 @@ impl Geometry {
         loop {
             let bitmap_off = (stack_off + cap * 4).next_multiple_of(size_of::<usize>());
             let meta_end = bitmap_off + cap.div_ceil(WORD_BITS) * size_of::<usize>();
+            let record = meta_end.next_multiple_of(HEADER_ALIGN);
             let (first, fits) = if out_of_line {
                 // A record must fit in a metadata block beside its link.
-                let record = meta_end.next_multiple_of(core::mem::align_of::<Header>());
                 (
                     0,
                     record + META_LINK <= slab_size && cap * stride <= slab_size,
@@ -270,8 +269,7 @@ impl Geometry {
                     first,
                     colours: leftover / colour_step + 1,
                     colour_step,
-                    record: out_of_line
-                        .then(|| meta_end.next_multiple_of(core::mem::align_of::<Header>())),
+                    record: out_of_line.then_some(record),
                 });
             }
             cap -= 1;
@@ -655,24 +653,19 @@ impl<B: UntypedObjectAlloc> Cache<B> {
     /// Takes a slab from the backing and writes its header.
     fn new_slab(&mut self) -> Result<NonNull<Header>, AllocError> {
         let g = self.geometry;
+        let block = self.backing.alloc()?;
         let slab = match g.record {
-            Some(record) => self.take_record(record)?,
             // Inline: the header is the slab's start, written below.
-            None => NonNull::<Header>::dangling(),
-        };
-        let block = match self.backing.alloc() {
-            Ok(block) => block,
-            Err(e) => {
-                if g.record.is_some() {
-                    self.give_record(slab);
+            None => block.cast::<Header>(),
+            Some(record) => match self.take_record(record) {
+                Ok(slab) => slab,
+                Err(e) => {
+                    // SAFETY: the block just came from the backing and is
+                    // not used.
+                    unsafe { self.backing.dealloc(block) };
+                    return Err(e);
                 }
-                return Err(e);
-            }
-        };
-        let slab = if g.record.is_some() {
-            slab
-        } else {
-            block.cast::<Header>()
+            },
         };
         let base = block.addr().get();
         #[cfg(not(feature = "alloc"))]
@@ -770,14 +763,15 @@ impl<B: UntypedObjectAlloc> Cache<B> {
             self.unlink(slab);
             self.push_back_partial(slab);
         } else {
-            let keep_as_head = self.partial.head == Some(slab)
-                && (self.policy.max_empty > 0 || self.policy.type_stable);
+            // (A type-stable cache's working set is unbounded: the builder
+            // sets `max_empty` to `usize::MAX`.)
+            let keep_as_head = self.partial.head == Some(slab) && self.policy.max_empty > 0;
             if !keep_as_head {
                 self.unlink(slab);
                 self.push_front(ListKind::Empty, slab);
             }
             let head_empty = usize::from(self.head_is_empty());
-            while !self.policy.type_stable && self.empty.len + head_empty > self.policy.max_empty {
+            while self.empty.len + head_empty > self.policy.max_empty {
                 let Some(oldest) = self.empty.tail else {
                     break;
                 };
