@@ -161,6 +161,24 @@ pub(crate) struct Header {
     list: ListKind,
 }
 
+/// Offset of object 0 from the base of a slab with inline metadata (colour
+/// included): what the zone needs to check a pointer without the cache's
+/// lock.
+///
+/// # Safety
+///
+/// `base` is the base of a live slab with inline metadata of some cache,
+/// and the caller's use of an object in it is ordered after the slab was
+/// made (the object was handed out after that). `first` never changes while
+/// the slab lives.
+#[cfg(feature = "zone")]
+#[inline]
+pub(crate) unsafe fn inline_first_offset(base: NonNull<u8>) -> usize {
+    // SAFETY: the caller promises a live inline header at `base`; `first`
+    // is written once, before any object of the slab is handed out.
+    unsafe { (*base.cast::<Header>().as_ptr()).first as usize }
+}
+
 /// The alignment a slab header needs: the backing's blocks must have it.
 pub(crate) const HEADER_ALIGN: usize = core::mem::align_of::<Header>();
 
@@ -300,7 +318,7 @@ impl Records {
 
 /// How [`Cache::divide`] divides by the stride.
 #[derive(Clone, Copy, Debug)]
-enum Divisor {
+pub(crate) enum Divisor {
     /// A power-of-two stride: `log2(stride)`.
     Shift(u32),
     /// `ceil(2^64 / stride)` for a stride in `3..2^32`.
@@ -310,7 +328,7 @@ enum Divisor {
 }
 
 impl Divisor {
-    fn new(stride: usize) -> Self {
+    pub(crate) fn new(stride: usize) -> Self {
         if stride.is_power_of_two() {
             Divisor::Shift(stride.trailing_zeros())
         } else if (stride as u64) >> 32 == 0 {
@@ -322,7 +340,7 @@ impl Divisor {
 
     /// `(rel / stride, rel % stride)` for the stride this was made for.
     #[inline]
-    fn divide(self, rel: usize, stride: usize) -> (usize, usize) {
+    pub(crate) fn divide(self, rel: usize, stride: usize) -> (usize, usize) {
         match self {
             Divisor::Shift(shift) => (rel >> shift, rel & (stride - 1)),
             Divisor::Reciprocal(c) if (rel as u64) >> 32 == 0 => {

@@ -133,6 +133,8 @@ mod shared;
 mod stats;
 mod typed;
 mod untyped;
+#[cfg(feature = "zone")]
+mod zone;
 
 pub use config::{DEFAULT_MAX_EMPTY_SLABS, SlabBuilder, slab_layout_for};
 pub use error::{ConfigError, ErrorHook, FreeError, FreeErrorKind, abort_on_error};
@@ -140,6 +142,11 @@ pub use shared::{Locked, NoLock, RawLock, SpinLock};
 pub use stats::Stats;
 pub use typed::SlabAlloc;
 pub use untyped::UntypedSlabAlloc;
+#[cfg(feature = "zone")]
+pub use zone::{
+    ClassStats, LARGE_CACHE_BLOCKS, LARGE_CACHE_BYTES, LARGE_DECAY, LargeStats, SlabMalloc,
+    ZoneStats,
+};
 
 /// The README's examples, run as doc tests so they cannot go stale.
 #[cfg(doctest)]

@@ -1,0 +1,505 @@
+//! The magazine layer (Bonwick and Adams, *Magazines and Vmem*, USENIX
+//! 2001): per-thread stacks of free objects in front of each class's slab
+//! cache, traded whole with a depot.
+//!
+//! - A **magazine** is a fixed array of up to [`MAX_ROUNDS`] object
+//!   pointers. Each thread holds a *loaded* and a *previous* magazine per
+//!   class; allocation pops from the loaded one and freeing pushes onto it,
+//!   with no atomic operation and no lock.
+//! - When the loaded magazine is exhausted (empty on alloc, full on free)
+//!   and the previous one can serve, the two swap. Only when both are
+//!   exhausted does the thread go to the class's **depot**: it gives up its
+//!   exhausted magazine and takes a full (or empty) one. The depot is a
+//!   pair of lock-free stacks ([`MagStack`], a `bagpipe::SharedWeakBag`).
+//!   Only when the depot has no full magazine does an allocation reach the
+//!   slab layer, under its lock, and then it fills a whole magazine at once.
+//! - The depot holds at most [`DEPOT_FULL`] full magazines per class; a
+//!   thread that would push one more empties it into the slab layer, so
+//!   objects freed in a burst end up in slabs, which go back to the kernel.
+//! - **Thread state** is a [`ThreadCache`] of [`BINDINGS`] bindings, each
+//!   tying the thread's magazines to one zone (a thread using more zones
+//!   than that flushes the oldest binding). It is reached through a
+//!   `const`-initialised thread-local pointer with no destructor, and is
+//!   mapped from the kernel, so nothing here allocates through any global
+//!   allocator. A POSIX thread-specific key's destructor flushes the
+//!   thread's magazines into the depots when the thread exits and puts the
+//!   `ThreadCache` on a free list for the next thread.
+//! - **A zone dropped while other threads still hold its magazines.** A
+//!   binding's zone id is atomic. A thread that flushes a binding first
+//!   swaps the id for a busy mark; a dropping zone visits every thread
+//!   cache ever made and clears the bindings that carry its id, waiting out
+//!   a flush in progress. Dropping needs `&mut` (no thread is inside the
+//!   zone), so a binding that no longer carries the zone's id is never
+//!   read again: the magazines themselves go with the zone's memory.
+
+use core::cell::Cell;
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+use bagpipe::{PopError, PushError, SharedWeakBag};
+use mmap_alloc::MapAlloc;
+
+use super::classes::CLASSES;
+
+/// The most objects a magazine holds: what fits in 512 bytes with its
+/// header.
+pub(crate) const MAX_ROUNDS: usize = 62;
+/// The most full magazines a class's depot keeps.
+pub(crate) const DEPOT_FULL: usize = 16;
+/// How many zones a thread keeps magazines for at once.
+pub(crate) const BINDINGS: usize = 2;
+
+/// An array of free objects of one class.
+#[repr(C)]
+pub(crate) struct Magazine {
+    /// The next magazine in a depot stack.
+    next: AtomicPtr<Magazine>,
+    pub(crate) len: u32,
+    pub(crate) cap: u32,
+    pub(crate) rounds: [*mut u8; MAX_ROUNDS],
+}
+
+const _: () = assert!(size_of::<Magazine>() == 512);
+
+/// The magazine every binding starts with: it holds nothing and has room
+/// for nothing, so both fast paths leave at once without a null check.
+/// Never written.
+struct Sentinel(Magazine);
+// SAFETY: never written; its pointers are null.
+unsafe impl Sync for Sentinel {}
+static SENTINEL: Sentinel = Sentinel(Magazine {
+    next: AtomicPtr::new(ptr::null_mut()),
+    len: 0,
+    cap: 0,
+    rounds: [ptr::null_mut(); MAX_ROUNDS],
+});
+
+/// The address of the empty, roomless magazine.
+#[inline]
+pub(crate) fn sentinel() -> *mut Magazine {
+    SENTINEL_PTR
+}
+
+impl Magazine {
+    /// A fresh empty magazine in `mem` (512 bytes, 512-aligned).
+    ///
+    /// # Safety
+    ///
+    /// `mem` is an unused 512-byte block, aligned to 8 at least.
+    pub(crate) unsafe fn init(mem: NonNull<u8>, cap: usize) -> NonNull<Magazine> {
+        let m = mem.cast::<Magazine>();
+        // SAFETY: the caller's block fits a `Magazine`.
+        unsafe {
+            m.as_ptr().write(Magazine {
+                next: AtomicPtr::new(ptr::null_mut()),
+                len: 0,
+                cap: cap as u32,
+                rounds: [ptr::null_mut(); MAX_ROUNDS],
+            });
+        }
+        m
+    }
+}
+
+/// Low 48 bits of a [`MagStack`] top pointer: the magazine's address;
+/// high 16: a tag that changes on every successful push or pop.
+const ADDR_MASK: usize = (1 << 48) - 1;
+const TAG_ONE: usize = 1 << 48;
+
+/// A lock-free stack of magazines linked through their `next` words
+/// (Treiber 1986), the depot's building block. Pushing allocates nothing.
+///
+/// ABA is ruled out by the tag in the top pointer's high bits (user
+/// addresses fit in 48 bits): a pop that read the top, was delayed while
+/// the same magazine was popped and pushed back, and then tries its
+/// compare-and-swap, fails because the tag moved on (unless exactly 65,536
+/// operations happened in between). A delayed pop may read the `next` word
+/// of a magazine another thread has taken: magazines are never freed while
+/// their zone lives, and the word is atomic (read through a reference to
+/// it alone, not to the magazine), so that read is harmless and its result
+/// is discarded by the failing swap. The tag is applied with the strict
+/// provenance operations, so the pointers keep theirs.
+pub(crate) struct MagStack {
+    top: AtomicPtr<Magazine>,
+    len: AtomicUsize,
+}
+
+impl MagStack {
+    pub(crate) const fn new() -> Self {
+        MagStack {
+            top: AtomicPtr::new(ptr::null_mut()),
+            len: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// The `next` word of the magazine at `m`, without a reference to the rest
+/// of it (which its holder may be writing).
+///
+/// # Safety
+///
+/// `m` points to a magazine that stays mapped.
+unsafe fn next_of<'a>(m: *mut Magazine) -> &'a AtomicPtr<Magazine> {
+    // SAFETY: the caller's magazine; only the atomic field is borrowed.
+    unsafe { &*ptr::addr_of!((*m).next) }
+}
+
+impl SharedWeakBag for MagStack {
+    type Item = NonNull<Magazine>;
+
+    fn try_push(&self, m: NonNull<Magazine>) -> Result<(), PushError<NonNull<Magazine>>> {
+        let old = self.top.load(Ordering::Relaxed);
+        // SAFETY: the pusher owns `m` until the swap succeeds.
+        unsafe { next_of(m.as_ptr()) }.store(old.map_addr(|a| a & ADDR_MASK), Ordering::Relaxed);
+        let tag = (old.addr() & !ADDR_MASK).wrapping_add(TAG_ONE);
+        let new = m.as_ptr().map_addr(|a| a | tag);
+        match self
+            .top
+            .compare_exchange(old, new, Ordering::Release, Ordering::Relaxed)
+        {
+            Ok(_) => {
+                self.len.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(_) => Err(PushError::Contended(m)),
+        }
+    }
+
+    fn try_pop(&self) -> Result<NonNull<Magazine>, PopError> {
+        let old = self.top.load(Ordering::Acquire);
+        let Some(m) = NonNull::new(old.map_addr(|a| a & ADDR_MASK)) else {
+            return Err(PopError::Empty);
+        };
+        // SAFETY: magazines stay mapped while the zone lives (see above).
+        let next = unsafe { next_of(m.as_ptr()) }.load(Ordering::Relaxed);
+        let tag = (old.addr() & !ADDR_MASK).wrapping_add(TAG_ONE);
+        let new = next.map_addr(|a| a | tag);
+        match self
+            .top
+            .compare_exchange(old, new, Ordering::Acquire, Ordering::Relaxed)
+        {
+            Ok(_) => {
+                self.len.fetch_sub(1, Ordering::Relaxed);
+                Ok(m)
+            }
+            Err(_) => Err(PopError::Contended),
+        }
+    }
+
+    fn len_hint(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+}
+
+/// A thread's loaded and previous magazines of one class.
+#[derive(Clone, Copy)]
+pub(crate) struct MagPair {
+    pub(crate) loaded: *mut Magazine,
+    pub(crate) previous: *mut Magazine,
+}
+
+/// A binding id: the zone's id, or 0 when free; with this bit set while a
+/// flush of the binding is in progress.
+const BUSY: u64 = 1 << 63;
+
+/// A thread's magazines for one zone: its loaded and previous magazine of
+/// every class.
+pub(crate) type Mags = [MagPair; CLASSES];
+
+/// One thread's magazines, for up to [`BINDINGS`] zones. The ids are read
+/// by other threads (a dropping zone); everything else is the thread's own.
+pub(crate) struct ThreadCache {
+    ids: [AtomicU64; BINDINGS],
+    zones: [*const super::ZoneState; BINDINGS],
+    mags: [Mags; BINDINGS],
+    /// Every thread cache ever made, linked for zones that drop.
+    all_next: *mut ThreadCache,
+    /// The free list of caches of exited threads.
+    free_next: *mut ThreadCache,
+}
+
+/// Every thread cache ever made (never freed: reused by later threads).
+static ALL: AtomicPtr<ThreadCache> = AtomicPtr::new(ptr::null_mut());
+
+/// Thread caches of exited threads, ready for new ones.
+struct FreeList(*mut ThreadCache);
+// SAFETY: the list is only touched under its lock.
+unsafe impl Send for FreeList {}
+static FREE: crate::Locked<FreeList> = crate::Locked::new(FreeList(ptr::null_mut()));
+
+/// The thread's cache after its exit flush: everything goes to the slab
+/// layer directly from then on.
+const DEAD: usize = 1;
+
+std::thread_local! {
+    /// This thread's cache: null before its first zone operation, then its
+    /// `ThreadCache`, then [`DEAD`]. `const`-initialised with no
+    /// destructor, so reading it never allocates or registers anything.
+    static CURRENT: Cell<*mut ThreadCache> = const { Cell::new(ptr::null_mut()) };
+}
+
+/// The thread-specific key whose destructor flushes a thread's magazines.
+static KEY: OnceLock<Option<libc::pthread_key_t>> = OnceLock::new();
+
+/// This thread's magazines for the zone with `id`, if it has them.
+#[inline]
+pub(crate) fn binding(id: u64) -> Option<&'static mut Mags> {
+    let tc = CURRENT.with(Cell::get);
+    if (tc as usize) <= DEAD {
+        return None;
+    }
+    for i in 0..BINDINGS {
+        // SAFETY: a live `ThreadCache` of this thread. The ids are atomic
+        // and shared; the magazines of a binding are reached only by this
+        // thread (a dropping zone only swaps the id).
+        unsafe {
+            if (*tc).ids[i].load(Ordering::Relaxed) == id {
+                return Some(&mut *ptr::addr_of_mut!((*tc).mags[i]));
+            }
+        }
+    }
+    None
+}
+
+/// Binds this thread to `zone` (whose id is `id`): takes a free binding,
+/// or flushes the last one. `None` once the thread is exiting, or if no
+/// thread cache can be made.
+#[cold]
+pub(crate) fn bind(id: u64, zone: *const super::ZoneState) -> Option<&'static mut Mags> {
+    let mut tc = CURRENT.with(Cell::get);
+    if tc as usize == DEAD {
+        return None;
+    }
+    if tc.is_null() {
+        tc = acquire()?;
+        CURRENT.with(|c| c.set(tc));
+        let key = KEY.get_or_init(|| {
+            let mut key: libc::pthread_key_t = 0;
+            // SAFETY: `thread_exit` has the signature a key destructor
+            // needs; `key` is written by the call.
+            let rc = unsafe { libc::pthread_key_create(&mut key, Some(thread_exit)) };
+            (rc == 0).then_some(key)
+        });
+        if let Some(key) = *key {
+            // SAFETY: a key this process created; the value is the
+            // thread's cache, which the destructor receives.
+            unsafe { libc::pthread_setspecific(key, tc.cast()) };
+        }
+    }
+    // SAFETY: this thread's live cache: ids through shared references, the
+    // rest through this thread's own raw pointer.
+    unsafe {
+        let slot = (0..BINDINGS)
+            .find(|&i| (*tc).ids[i].load(Ordering::Relaxed) == 0)
+            .unwrap_or_else(|| {
+                flush(tc, BINDINGS - 1);
+                BINDINGS - 1
+            });
+        (*tc).zones[slot] = zone;
+        let mags = &mut *ptr::addr_of_mut!((*tc).mags[slot]);
+        *mags = EMPTY_MAGS;
+        (*tc).ids[slot].store(id, Ordering::Release);
+        Some(mags)
+    }
+}
+
+/// The sentinel's address, as a constant.
+const SENTINEL_PTR: *mut Magazine = ptr::addr_of!(SENTINEL.0).cast_mut();
+
+/// A binding's magazines before use: the sentinel everywhere.
+const EMPTY_MAGS: Mags = [MagPair {
+    loaded: SENTINEL_PTR,
+    previous: SENTINEL_PTR,
+}; CLASSES];
+
+/// A thread cache for a new thread: one from an exited thread, or a new
+/// mapping.
+fn acquire() -> Option<*mut ThreadCache> {
+    let reused = FREE.with(|f| {
+        let tc = f.0;
+        if !tc.is_null() {
+            // SAFETY: a cache on the free list.
+            f.0 = unsafe { (*tc).free_next };
+        }
+        tc
+    });
+    if !reused.is_null() {
+        return Some(reused);
+    }
+    let size = size_of::<ThreadCache>();
+    let mem = MapAlloc::new().map(size, 4096).ok()?;
+    let tc = mem.as_ptr().cast::<ThreadCache>();
+    // SAFETY: a fresh zeroed mapping big enough for a `ThreadCache`: zero
+    // ids are free bindings, and the rest is written before use.
+    unsafe {
+        ptr::addr_of_mut!((*tc).free_next).write(ptr::null_mut());
+        let mut head = ALL.load(Ordering::Relaxed);
+        loop {
+            ptr::addr_of_mut!((*tc).all_next).write(head);
+            match ALL.compare_exchange_weak(head, tc, Ordering::Release, Ordering::Relaxed) {
+                Ok(_) => break,
+                Err(now) => head = now,
+            }
+        }
+    }
+    Some(tc)
+}
+
+/// Returns binding `i`'s magazines to its zone's depots and frees the
+/// binding, unless its zone is dropping (then the zone has cleared it).
+///
+/// # Safety
+///
+/// `tc` is the calling thread's live cache.
+unsafe fn flush(tc: *mut ThreadCache, i: usize) {
+    // SAFETY: the caller's cache; ids are shared atomics.
+    let ids = unsafe { &(*tc).ids };
+    let id = ids[i].load(Ordering::Relaxed);
+    if id == 0
+        || ids[i]
+            .compare_exchange(id, id | BUSY, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+    {
+        return;
+    }
+    // SAFETY: the id was the zone's and is now marked busy, so the zone is
+    // alive and its drop waits for this flush; the magazines are this
+    // thread's own.
+    let (zone, mags) = unsafe { (&*(*tc).zones[i], &mut *ptr::addr_of_mut!((*tc).mags[i])) };
+    for (k, pair) in mags.iter_mut().enumerate() {
+        for m in [pair.loaded, pair.previous] {
+            if let Some(m) = NonNull::new(m).filter(|m| m.as_ptr() != sentinel()) {
+                zone.return_magazine(k, m);
+            }
+        }
+        pair.loaded = sentinel();
+        pair.previous = sentinel();
+    }
+    ids[i].store(0, Ordering::Release);
+}
+
+/// Flushes this thread's binding to the zone with `id`, if any.
+pub(crate) fn flush_current(id: u64) {
+    let tc = CURRENT.with(Cell::get);
+    if (tc as usize) <= DEAD {
+        return;
+    }
+    for i in 0..BINDINGS {
+        // SAFETY: this thread's live cache.
+        unsafe {
+            if (*tc).ids[i].load(Ordering::Relaxed) == id {
+                flush(tc, i);
+            }
+        }
+    }
+}
+
+/// The key destructor: runs when a thread exits.
+extern "C" fn thread_exit(tc: *mut libc::c_void) {
+    let tc = tc.cast::<ThreadCache>();
+    CURRENT.with(|c| c.set(DEAD as *mut ThreadCache));
+    for i in 0..BINDINGS {
+        // SAFETY: the value `bind` set: this thread's live cache.
+        unsafe { flush(tc, i) };
+    }
+    FREE.with(|f| {
+        // SAFETY: the exiting thread's cache, no longer used by it.
+        unsafe { (*tc).free_next = f.0 };
+        f.0 = tc;
+    });
+}
+
+/// Clears every thread's binding to the zone with `id`, waiting out
+/// flushes in progress. Called by the zone's drop.
+pub(crate) fn unbind_everywhere(id: u64) {
+    let mut tc = ALL.load(Ordering::Acquire);
+    while !tc.is_null() {
+        // SAFETY: thread caches are never freed; only their atomic ids are
+        // touched here.
+        let ids = unsafe { &(*tc).ids };
+        for slot in ids {
+            loop {
+                match slot.compare_exchange(id, 0, Ordering::AcqRel, Ordering::Relaxed) {
+                    Err(now) if now == id | BUSY => core::hint::spin_loop(),
+                    _ => break,
+                }
+            }
+        }
+        // SAFETY: as above; `all_next` never changes once published.
+        tc = unsafe { (*tc).all_next };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    /// Magazines on the heap for the stack to link (the zone's come from a
+    /// slab cache).
+    fn magazines(n: usize) -> Vec<Magazine> {
+        (0..n)
+            .map(|_| Magazine {
+                next: AtomicPtr::new(ptr::null_mut()),
+                len: 0,
+                cap: 0,
+                rounds: [ptr::null_mut(); MAX_ROUNDS],
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_depot_stack_is_last_in_first_out() {
+        let mut mags = magazines(3);
+        let stack = MagStack::new();
+        assert_eq!(stack.try_pop(), Err(PopError::Empty));
+        let ptrs: Vec<_> = mags.iter_mut().map(NonNull::from).collect();
+        for &m in &ptrs {
+            stack.push(m).unwrap();
+        }
+        assert_eq!(stack.len_hint(), 3);
+        assert_eq!(stack.pop(), Some(ptrs[2]));
+        assert_eq!(stack.pop(), Some(ptrs[1]));
+        assert_eq!(stack.pop(), Some(ptrs[0]));
+        assert_eq!(stack.pop(), None);
+        assert_eq!(stack.len_hint(), 0);
+    }
+
+    /// Threads pass magazines through one stack; a magazine held by two
+    /// threads at once (a lost or doubled item, or ABA) shows as a `len`
+    /// that is not the holder's mark.
+    #[test]
+    fn magazines_pass_through_the_stack_whole_under_contention() {
+        let threads = 4;
+        let rounds = if cfg!(miri) { 200 } else { 100_000 };
+        let mut mags = magazines(8);
+        let stack = MagStack::new();
+        for m in &mut mags {
+            stack.push(NonNull::from(m)).unwrap();
+        }
+        std::thread::scope(|s| {
+            for t in 1..=threads {
+                let stack = &stack;
+                s.spawn(move || {
+                    for _ in 0..rounds {
+                        if let Some(m) = stack.pop() {
+                            // SAFETY: popped, so this thread's alone.
+                            unsafe {
+                                (*m.as_ptr()).len = t;
+                                core::hint::spin_loop();
+                                assert_eq!((*m.as_ptr()).len, t, "a magazine had two holders");
+                            }
+                            stack.push(m).unwrap();
+                        }
+                    }
+                });
+            }
+        });
+        let mut seen = 0;
+        while stack.pop().is_some() {
+            seen += 1;
+        }
+        assert_eq!(seen, 8);
+    }
+}

@@ -1,0 +1,1083 @@
+//! The zone: a general-purpose allocator of size classes over untyped slab
+//! caches, with per-thread magazines in front and large blocks from
+//! mmap-alloc behind. See [`SlabMalloc`].
+
+mod chunk;
+mod classes;
+mod magazine;
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::fmt;
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+
+use allocator_api2::alloc::{AllocError, Allocator};
+use bagpipe::SharedWeakBag;
+use mmap_alloc::MapAlloc;
+use object_alloc::UntypedObjectAlloc;
+
+use crate::cache::{Divisor, inline_first_offset};
+use crate::error::{ErrorHook, FreeError, FreeErrorKind, abort_on_error};
+use crate::{Locked, SlabBuilder, Stats, UntypedSlabAlloc};
+
+use chunk::{ChunkHeader, Chunks, ClassPages, Found, Large, LargeFreeError};
+use classes::{CLASSES, MAX_SMALL, MAX_SMALL_ALIGN, NAMES, SIZES};
+use magazine::{MagStack, Magazine, Mags};
+
+pub use chunk::{LARGE_CACHE_BLOCKS, LARGE_CACHE_BYTES, LARGE_DECAY};
+
+/// The class id the chunk headers give the magazines' own slabs.
+const MAGAZINE_CLASS: usize = CLASSES;
+
+/// The name errors about the zone as a whole carry.
+const ZONE_NAME: &str = "slab-malloc";
+/// The name errors about large blocks carry.
+const LARGE_NAME: &str = "slab-malloc large";
+
+/// Zone ids: never reused, so a stale binding can never match a new zone.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A general-purpose allocator: size classes over untyped slab caches, with
+/// per-thread magazines, and large blocks straight from the kernel.
+///
+/// - **Size classes.** 72 classes from 16 bytes to 32 KiB: 16 bytes apart
+///   up to 128, then eight per doubling, so a request above 128 bytes
+///   wastes less than 12.5% of itself and one below at most 15 bytes. Each
+///   class is an [`UntypedSlabAlloc`] behind a [`SpinLock`](crate::SpinLock), over
+///   64 KiB slabs (256 KiB above 4 KiB objects) carved from 4 MiB chunks.
+///   A class's objects are aligned to the largest power of two dividing
+///   its size (at most a page); an aligned request takes the smallest class
+///   that is big and aligned enough.
+/// - **Thread caches.** Each thread keeps a loaded and a previous magazine
+///   per class (Bonwick and Adams 2001): an allocation or free that its
+///   magazines can serve is a handful of loads and stores, no atomic
+///   operation. Exhausted magazines are traded with the class's depot of
+///   full and empty magazines, and only then does a thread take the slab
+///   cache's lock, to fill a whole magazine. A thread's magazines go back
+///   to the depots when it exits.
+/// - **Large blocks.** Requests above 32 KiB or aligned above a page are
+///   mappings of their own, cached for reuse when freed (at most
+///   [`LARGE_CACHE_BLOCKS`] blocks and [`LARGE_CACHE_BYTES`] bytes), and
+///   decommitted once idle for [`LARGE_DECAY`].
+/// - **Size from the address.** A 4 MiB-granular map of the address space
+///   and the chunk headers give any address's class or large block, what
+///   `free(ptr)` and `malloc_usable_size` need: see
+///   [`usable_size`](Self::usable_size).
+/// - **Checks on every free**, on the thread-cache path too: an address
+///   no zone manages, an address of another zone, an address inside a block
+///   but not at its start, an address in slab metadata, and a double free.
+///   The double-free check writes a secret, address-keyed word into the
+///   first word of every freed block and looks for it on free (a freed
+///   block's contents are the allocator's); allocation clears it. A live
+///   block whose first word happens to equal that secret value would be
+///   reported falsely: a chance of 2^-64 per free unless the program learns
+///   the secret. Blocks freed straight into the slab layer are also checked
+///   against its bitmap. A rejected free goes to the zone's [`ErrorHook`]
+///   with the class's name (`slab-malloc 64 B`) and the address; by default
+///   that prints and aborts. Two threads freeing the same block at the same
+///   instant may both pass the check: a double free is found when one free
+///   happens after the other.
+/// - **Returning memory.** Each class keeps at most 2 empty slabs; slabs
+///   given back are decommitted at once. The depot keeps at most 16 full
+///   magazines per class and empties the rest into the slabs.
+///   [`trim`](Self::trim) flushes this thread's magazines and the depots,
+///   returns every empty slab and decommits every cached large block.
+///
+/// `new` is a `const fn`, so the zone can be the global allocator:
+///
+/// ```no_run
+/// use slab_alloc::SlabMalloc;
+///
+/// #[global_allocator]
+/// static GLOBAL: SlabMalloc = SlabMalloc::new();
+///
+/// fn main() {
+///     let v: Vec<u32> = (0..1000).collect();
+///     assert_eq!(v.len(), 1000);
+/// }
+/// ```
+///
+/// It is also an `allocator_api2` [`Allocator`], for collections that take
+/// one on stable Rust:
+///
+/// ```
+/// use allocator_api2::vec::Vec;
+/// use slab_alloc::SlabMalloc;
+///
+/// let zone = SlabMalloc::new();
+/// let mut v = Vec::new_in(&zone);
+/// v.extend(0..100u64);
+/// assert_eq!(v.iter().sum::<u64>(), 4950);
+/// drop(v);
+/// zone.trim();
+/// assert_eq!(zone.stats().live_bytes(), 0);
+/// ```
+///
+/// The zone's state is made on first use, in memory mapped for it; nothing
+/// in the zone allocates through a global allocator. Dropping the zone
+/// returns all of its memory to the kernel, blocks still allocated
+/// included.
+pub struct SlabMalloc {
+    state: AtomicPtr<ZoneState>,
+    hook: ErrorHook,
+}
+
+/// Marks a zone whose state is being made.
+const MAKING: usize = 1;
+
+/// One size class.
+#[repr(align(128))]
+struct Class {
+    cache: Locked<UntypedSlabAlloc<ClassPages>>,
+    /// The depot: full magazines and empty ones.
+    full: MagStack,
+    empty: MagStack,
+    size: usize,
+    div: Divisor,
+    /// Objects a slab holds.
+    per_slab: usize,
+    /// Rounds a magazine of this class holds.
+    rounds: usize,
+}
+
+/// A zone's state, in memory mapped for it.
+pub(crate) struct ZoneState {
+    id: u64,
+    secret: usize,
+    hook: ErrorHook,
+    chunks: Locked<Chunks>,
+    large: Locked<Large>,
+    /// Magazines: 512-byte objects of a type-stable cache.
+    magazines: Locked<UntypedSlabAlloc<ClassPages>>,
+    /// Magazines made, for statistics.
+    magazines_made: AtomicUsize,
+    classes: [Class; CLASSES],
+}
+
+impl SlabMalloc {
+    /// A zone that reports bad frees with [`abort_on_error`].
+    pub const fn new() -> Self {
+        Self::with_error_hook(abort_on_error)
+    }
+
+    /// A zone that reports bad frees to `hook` (if the hook returns, the
+    /// free is ignored and the block stays as it was).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use slab_alloc::{FreeError, FreeErrorKind, SlabMalloc};
+    ///
+    /// static SEEN: AtomicUsize = AtomicUsize::new(0);
+    /// fn count(err: &FreeError) {
+    ///     assert_eq!(err.kind, FreeErrorKind::DoubleFree);
+    ///     assert_eq!(err.cache, "slab-malloc 64 B");
+    ///     SEEN.fetch_add(1, Ordering::Relaxed);
+    /// }
+    ///
+    /// let zone = SlabMalloc::with_error_hook(count);
+    /// let p = zone.malloc(64).unwrap();
+    /// // SAFETY: `p` is a block of `zone`; the second free is the error.
+    /// unsafe {
+    ///     zone.free(p.as_ptr());
+    ///     zone.free(p.as_ptr());
+    /// }
+    /// assert_eq!(SEEN.load(Ordering::Relaxed), 1);
+    /// ```
+    pub const fn with_error_hook(hook: ErrorHook) -> Self {
+        SlabMalloc {
+            state: AtomicPtr::new(ptr::null_mut()),
+            hook,
+        }
+    }
+
+    /// The zone's state, made on first use; `None` if it cannot be made.
+    #[inline]
+    fn state(&self) -> Option<&ZoneState> {
+        let st = self.state.load(Ordering::Acquire);
+        if st as usize > MAKING {
+            // SAFETY: published once made, freed only by `drop` (`&mut`).
+            return Some(unsafe { &*st });
+        }
+        self.make_state()
+    }
+
+    /// The state if it was made already (a free never makes it).
+    #[inline]
+    fn made(&self) -> Option<&ZoneState> {
+        let st = self.state.load(Ordering::Acquire);
+        // SAFETY: as in `state`.
+        (st as usize > MAKING).then(|| unsafe { &*st })
+    }
+
+    #[cold]
+    fn make_state(&self) -> Option<&ZoneState> {
+        let making = MAKING as *mut ZoneState;
+        loop {
+            match self.state.compare_exchange(
+                ptr::null_mut(),
+                making,
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(now) if now == making => std::thread::yield_now(),
+                // SAFETY: as in `state`.
+                Err(now) => return Some(unsafe { &*now }),
+            }
+        }
+        // SAFETY: only this thread makes the state (it won the swap).
+        let st = unsafe { ZoneState::make(self.hook) };
+        self.state
+            .store(st.unwrap_or(ptr::null_mut()), Ordering::Release);
+        // SAFETY: just made, published above.
+        st.map(|st| unsafe { &*st })
+    }
+
+    /// Allocates `size` bytes aligned to 16 (or to the size's own alignment
+    /// below 16), like C's `malloc`; `None` when memory runs out.
+    ///
+    /// ```
+    /// let zone = slab_alloc::SlabMalloc::new();
+    /// let p = zone.malloc(100).unwrap();
+    /// // SAFETY: `p` is a live block of `zone` of at least 100 bytes.
+    /// unsafe {
+    ///     assert!(zone.usable_size(p.as_ptr()).unwrap() >= 100);
+    ///     zone.free(p.as_ptr());
+    /// }
+    /// ```
+    #[inline]
+    pub fn malloc(&self, size: usize) -> Option<NonNull<u8>> {
+        self.alloc_layout(size, 16.min(size.max(1).next_power_of_two()))
+    }
+
+    /// Allocates `size` bytes aligned to `align` (a power of two).
+    #[inline]
+    fn alloc_layout(&self, size: usize, align: usize) -> Option<NonNull<u8>> {
+        let st = self.state()?;
+        match classes::class_of(size, align) {
+            Some(k) => st.alloc_small(k),
+            None => st.alloc_large(size, align).map(|(p, _)| p),
+        }
+    }
+
+    /// Frees the block at `ptr` (null does nothing). A bad free goes to the
+    /// error hook.
+    ///
+    /// # Safety
+    ///
+    /// If `ptr` is a block of this zone, nothing uses it afterwards. Any
+    /// other address is reported, not freed; the checks read nothing at an
+    /// address no zone manages.
+    #[inline]
+    pub unsafe fn free(&self, ptr: *mut u8) {
+        if ptr.is_null() {
+            return;
+        }
+        // SAFETY: the caller's promise is `try_free`'s.
+        if let Err(err) = unsafe { self.try_free(ptr) } {
+            (self.hook)(&err);
+        }
+    }
+
+    /// Frees the block at `ptr`, or says why the free is wrong without
+    /// freeing anything.
+    ///
+    /// ```
+    /// use slab_alloc::{FreeErrorKind, SlabMalloc};
+    ///
+    /// let zone = SlabMalloc::new();
+    /// let p = zone.malloc(48).unwrap().as_ptr();
+    /// // SAFETY: `p` is a block of `zone`; the other calls are errors.
+    /// unsafe {
+    ///     let inside = zone.try_free(p.add(8)).unwrap_err();
+    ///     assert_eq!(inside.kind, FreeErrorKind::Interior { object: p as usize });
+    ///     zone.try_free(p).unwrap();
+    ///     assert_eq!(zone.try_free(p).unwrap_err().kind, FreeErrorKind::DoubleFree);
+    ///     let x = 5u64;
+    ///     let foreign = zone.try_free(&x as *const u64 as *mut u8).unwrap_err();
+    ///     assert_eq!(foreign.kind, FreeErrorKind::NotManaged);
+    /// }
+    /// ```
+    ///
+    /// # Safety
+    ///
+    /// As for [`free`](Self::free).
+    ///
+    /// # Errors
+    ///
+    /// The [`FreeError`] naming the class (or the zone) and the address.
+    pub unsafe fn try_free(&self, ptr: *mut u8) -> Result<(), FreeError> {
+        let addr = ptr as usize;
+        let Some(st) = self.made() else {
+            let kind = if chunk::is_mapped(addr) {
+                FreeErrorKind::OtherCache {
+                    other: "another slab-malloc zone",
+                }
+            } else {
+                FreeErrorKind::NotManaged
+            };
+            return Err(zone_error(addr, kind));
+        };
+        match chunk::find(st.key(), addr) {
+            Found::Slab(slot) => {
+                let k = st.check_small(slot, addr)?;
+                st.free_small(k, ptr)
+            }
+            Found::Large(h) => st.free_large(h, addr),
+            // A chunk's header, or a slot with no slab (any more): nothing
+            // this zone has handed out lies there now.
+            Found::NotInSlab => Err(zone_error(addr, FreeErrorKind::NotManaged)),
+            Found::OtherZone => Err(zone_error(
+                addr,
+                FreeErrorKind::OtherCache {
+                    other: "another slab-malloc zone",
+                },
+            )),
+            Found::NotManaged => Err(zone_error(addr, FreeErrorKind::NotManaged)),
+        }
+    }
+
+    /// The usable size of the live block at `ptr`: its class's size, or
+    /// what its large mapping holds after it (what `malloc_usable_size`
+    /// returns).
+    ///
+    /// # Safety
+    ///
+    /// None beyond a readable chunk map: an address no zone manages is an
+    /// error and nothing at it is read. For an address of this zone, the
+    /// block must be live (a freed block's size is not reported reliably).
+    ///
+    /// # Errors
+    ///
+    /// What [`try_free`](Self::try_free) would report, except double frees.
+    pub unsafe fn usable_size(&self, ptr: *const u8) -> Result<usize, FreeError> {
+        let addr = ptr as usize;
+        let Some(st) = self.made() else {
+            return Err(zone_error(addr, FreeErrorKind::NotManaged));
+        };
+        match chunk::find(st.key(), addr) {
+            Found::Slab(slot) => st.check_small(slot, addr).map(|k| SIZES[k]),
+            Found::Large(h) => st.large.with(|_| {
+                // SAFETY: a large mapping of this zone, read under its lock.
+                unsafe { Large::check(h, addr) }.map_err(|e| large_error(addr, e))
+            }),
+            Found::NotInSlab | Found::OtherZone | Found::NotManaged => {
+                Err(zone_error(addr, FreeErrorKind::NotManaged))
+            }
+        }
+    }
+
+    /// Gives back what the zone can: this thread's magazines and every
+    /// depot's go back to the slabs, every empty slab is decommitted, and
+    /// every cached large block too. Other threads' magazines stay.
+    ///
+    /// ```
+    /// let zone = slab_alloc::SlabMalloc::new();
+    /// let blocks: Vec<_> = (0..10_000).map(|_| zone.malloc(64).unwrap()).collect();
+    /// let held = zone.stats().small_bytes_held();
+    /// for p in blocks {
+    ///     // SAFETY: each block is freed once.
+    ///     unsafe { zone.free(p.as_ptr()) };
+    /// }
+    /// zone.trim();
+    /// assert!(zone.stats().small_bytes_held() < held / 4);
+    /// ```
+    pub fn trim(&self) {
+        if let Some(st) = self.made() {
+            magazine::flush_current(st.id);
+            st.trim();
+        }
+    }
+
+    /// A snapshot of the zone's statistics.
+    pub fn stats(&self) -> ZoneStats {
+        let mut out = ZoneStats {
+            classes: [ClassStats::default(); CLASSES],
+            large: LargeStats::default(),
+            chunks: 0,
+            magazines: 0,
+        };
+        let Some(st) = self.made() else {
+            for (k, c) in out.classes.iter_mut().enumerate() {
+                c.size = SIZES[k];
+            }
+            return out;
+        };
+        for (k, c) in st.classes.iter().enumerate() {
+            out.classes[k] = ClassStats {
+                size: c.size,
+                slabs: c.cache.with(|s| s.stats()),
+                depot_full: c.full.len_hint(),
+                depot_empty: c.empty.len_hint(),
+            };
+        }
+        out.large = st.large.with(|l| LargeStats {
+            live_blocks: l.live,
+            live_bytes: l.live_bytes,
+            cached_blocks: l.cached,
+            cached_bytes: l.cached_bytes,
+            mapped_bytes: l.mapped_bytes,
+        });
+        out.chunks = st.chunks.with(|c| c.count);
+        out.magazines = st.magazines_made.load(Ordering::Relaxed);
+        out
+    }
+
+    /// Reallocates like C's `realloc` for a block of this zone: the same
+    /// address when the new size still fits its class (or its large
+    /// mapping) and does not waste more than half of it; otherwise a new
+    /// block, with the first `min(old, new)` bytes copied, and the old
+    /// freed.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a live block of this zone, aligned to `align`.
+    unsafe fn realloc_aligned(&self, ptr: *mut u8, align: usize, new: usize) -> *mut u8 {
+        // SAFETY: the caller's live block.
+        let usable = match unsafe { self.usable_size(ptr) } {
+            Ok(usable) => usable,
+            Err(err) => {
+                (self.hook)(&err);
+                return ptr::null_mut();
+            }
+        };
+        if new <= usable && (new >= usable / 2 || usable <= 16) {
+            return ptr;
+        }
+        let Some(fresh) = self.alloc_layout(new, align) else {
+            return ptr::null_mut();
+        };
+        // SAFETY: both blocks hold at least `min(usable, new)` bytes and
+        // are distinct; the old one is freed once.
+        unsafe {
+            ptr::copy_nonoverlapping(ptr, fresh.as_ptr(), usable.min(new));
+            self.free(ptr);
+        }
+        fresh.as_ptr()
+    }
+}
+
+impl Default for SlabMalloc {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for SlabMalloc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("SlabMalloc");
+        if let Some(st) = self.made() {
+            d.field("id", &st.id);
+        }
+        d.finish_non_exhaustive()
+    }
+}
+
+impl Drop for SlabMalloc {
+    fn drop(&mut self) {
+        let st = *self.state.get_mut();
+        if st as usize <= MAKING {
+            return;
+        }
+        // SAFETY: `&mut self`: no thread is inside the zone; the state was
+        // made by `ZoneState::make` and is released once.
+        unsafe { ZoneState::release(st) };
+    }
+}
+
+fn zone_error(addr: usize, kind: FreeErrorKind) -> FreeError {
+    FreeError {
+        cache: ZONE_NAME,
+        addr,
+        kind,
+    }
+}
+
+fn large_error(addr: usize, err: LargeFreeError) -> FreeError {
+    let kind = match err {
+        LargeFreeError::DoubleFree => FreeErrorKind::DoubleFree,
+        LargeFreeError::Interior(object) => FreeErrorKind::Interior { object },
+        LargeFreeError::NotABlock => FreeErrorKind::NotAnObject,
+    };
+    FreeError {
+        cache: LARGE_NAME,
+        addr,
+        kind,
+    }
+}
+
+impl ZoneState {
+    /// Maps and builds a zone's state; `None` if memory or a class cache
+    /// cannot be had.
+    ///
+    /// # Safety
+    ///
+    /// None; `unsafe` because the state points into itself, so the result
+    /// must not be moved.
+    unsafe fn make(hook: ErrorHook) -> Option<*mut ZoneState> {
+        let size = size_of::<ZoneState>();
+        let mem = MapAlloc::new().map(size, 4096).ok()?;
+        let st = mem.as_ptr().cast::<ZoneState>();
+        let key = st as usize;
+        let mut secret = 0usize;
+        // SAFETY: `getrandom` writes at most the given length into `secret`.
+        let got =
+            unsafe { libc::getrandom(ptr::addr_of_mut!(secret).cast(), size_of::<usize>(), 0) };
+        if got != size_of::<usize>() as isize {
+            secret = key.rotate_left(29) ^ (ptr::addr_of!(secret) as usize) ^ 0x9e37_79b9_7f4a_7c15;
+        }
+        // SAFETY: `st` is a fresh mapping of the state's size; each field
+        // is written once through raw pointers before anything reads it.
+        unsafe {
+            ptr::addr_of_mut!((*st).id).write(NEXT_ID.fetch_add(1, Ordering::Relaxed));
+            ptr::addr_of_mut!((*st).secret).write(secret | 1);
+            ptr::addr_of_mut!((*st).hook).write(hook);
+            ptr::addr_of_mut!((*st).chunks).write(Locked::new(Chunks::new(key)));
+            ptr::addr_of_mut!((*st).large).write(Locked::new(Large::new(key)));
+            ptr::addr_of_mut!((*st).magazines_made).write(AtomicUsize::new(0));
+            let chunks = ptr::addr_of!((*st).chunks);
+            let pages = |class, slots| ClassPages {
+                chunks,
+                class,
+                slots,
+            };
+            let mags = SlabBuilder::new("slab-malloc magazines")
+                .layout(Layout::new::<Magazine>().align_to(512).ok()?)
+                .type_stable(true)
+                .error_hook(hook)
+                .build_untyped(pages(MAGAZINE_CLASS, 1))
+                .ok()?;
+            ptr::addr_of_mut!((*st).magazines).write(Locked::new(mags));
+            for k in 0..CLASSES {
+                let layout = Layout::from_size_align(SIZES[k], classes::class_align(k)).ok()?;
+                let slab = classes::slab_size(k);
+                let cache = SlabBuilder::new(NAMES[k])
+                    .layout(layout)
+                    .error_hook(hook)
+                    .build_untyped(pages(k, slab / chunk::SLOT))
+                    .ok()?;
+                let per_slab = cache.objects_per_slab();
+                ptr::addr_of_mut!((*st).classes[k]).write(Class {
+                    cache: Locked::new(cache),
+                    full: MagStack::new(),
+                    empty: MagStack::new(),
+                    size: SIZES[k],
+                    div: Divisor::new(SIZES[k]),
+                    per_slab,
+                    rounds: classes::magazine_capacity(k),
+                });
+            }
+        }
+        Some(st)
+    }
+
+    /// Releases a zone's state and all its memory.
+    ///
+    /// # Safety
+    ///
+    /// `st` came from [`ZoneState::make`], is released once, and no thread
+    /// uses the zone again.
+    unsafe fn release(st: *mut ZoneState) {
+        // SAFETY: the caller's state.
+        let s = unsafe { &mut *st };
+        magazine::unbind_everywhere(s.id);
+        // SAFETY: the class caches give their slabs back to the chunks,
+        // which are then unmapped; nothing uses them afterwards.
+        unsafe {
+            for k in 0..CLASSES {
+                ptr::drop_in_place(ptr::addr_of_mut!(s.classes[k].cache));
+            }
+            ptr::drop_in_place(ptr::addr_of_mut!(s.magazines));
+            s.chunks.get_mut().release_all();
+            s.large.get_mut().release_all();
+            let _ =
+                MapAlloc::new().unmap(NonNull::new_unchecked(st.cast()), size_of::<ZoneState>());
+        }
+    }
+
+    /// The identity chunk headers carry.
+    #[inline]
+    fn key(&self) -> usize {
+        ptr::from_ref(self) as usize
+    }
+
+    /// The word a freed block of this zone at `addr` holds first.
+    #[inline]
+    fn canary(&self, addr: usize) -> usize {
+        self.secret ^ addr.rotate_left(23)
+    }
+
+    /// Checks that `addr`, in the slab at `slot`, starts an object of its
+    /// class; returns the class.
+    #[inline]
+    fn check_small(&self, slot: chunk::SlabSlot, addr: usize) -> Result<usize, FreeError> {
+        let Some(c) = self.classes.get(slot.class) else {
+            return Err(zone_error(addr, FreeErrorKind::NotAnObject));
+        };
+        let err = |kind| FreeError {
+            cache: NAMES[slot.class],
+            addr,
+            kind,
+        };
+        // SAFETY: the slot info says a live slab of this class starts at
+        // `base`; its inline header was written before its first object
+        // was handed out.
+        let first = unsafe { inline_first_offset(NonNull::new_unchecked(slot.base as *mut u8)) };
+        let Some(rel) = (addr - slot.base).checked_sub(first) else {
+            return Err(err(FreeErrorKind::NotAnObject));
+        };
+        let (idx, rem) = c.div.divide(rel, c.size);
+        if idx >= c.per_slab {
+            return Err(err(FreeErrorKind::NotAnObject));
+        }
+        if rem != 0 {
+            return Err(err(FreeErrorKind::Interior { object: addr - rem }));
+        }
+        Ok(slot.class)
+    }
+
+    /// An object of class `k`: from this thread's loaded magazine, or the
+    /// slow path.
+    #[inline]
+    fn alloc_small(&self, k: usize) -> Option<NonNull<u8>> {
+        if let Some(mags) = magazine::binding(self.id) {
+            let m = mags[k].loaded;
+            // SAFETY: a magazine of this thread (or the sentinel, whose
+            // `len` is 0 and is never written).
+            unsafe {
+                if (*m).len > 0 {
+                    (*m).len -= 1;
+                    let p = (*m).rounds[(*m).len as usize];
+                    return Some(self.hand_out(p));
+                }
+            }
+        }
+        self.alloc_small_slow(k)
+    }
+
+    /// Clears the double-free mark of a block about to be handed out.
+    #[inline]
+    fn hand_out(&self, p: *mut u8) -> NonNull<u8> {
+        // SAFETY: `p` is a free object of this zone (at least 16 bytes,
+        // 16-aligned), now owned by the caller; the atomic store races with
+        // nothing but a wrong concurrent free, which then sees a non-mark.
+        unsafe {
+            core::sync::atomic::AtomicUsize::from_ptr(p.cast()).store(0, Ordering::Relaxed);
+            NonNull::new_unchecked(p)
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn alloc_small_slow(&self, k: usize) -> Option<NonNull<u8>> {
+        let c = &self.classes[k];
+        let Some(mags) =
+            magazine::binding(self.id).or_else(|| magazine::bind(self.id, ptr::from_ref(self)))
+        else {
+            // No thread cache (the thread is exiting): the slab layer.
+            let p = c.cache.with(|s| s.alloc()).ok()?;
+            return Some(self.hand_out(p.as_ptr()));
+        };
+        let pair = &mut mags[k];
+        // SAFETY: `pair`'s magazines are this thread's own (or the sentinel,
+        // only read).
+        unsafe {
+            let prev = pair.previous;
+            if (*prev).len > 0 {
+                pair.previous = pair.loaded;
+                pair.loaded = prev;
+            } else {
+                let full = match c.full.pop() {
+                    Some(full) => full.as_ptr(),
+                    None => self.fill(k)?,
+                };
+                if prev != magazine::sentinel() {
+                    c.empty.push(NonNull::new_unchecked(prev)).ok();
+                }
+                pair.previous = pair.loaded;
+                pair.loaded = full;
+            }
+            let m = pair.loaded;
+            (*m).len -= 1;
+            Some(self.hand_out((*m).rounds[(*m).len as usize]))
+        }
+    }
+
+    /// A magazine of class `k` filled from the slab layer under one lock
+    /// acquisition; `None` when the slab layer has no memory for even one
+    /// object.
+    fn fill(&self, k: usize) -> Option<*mut Magazine> {
+        let c = &self.classes[k];
+        let m = self.empty_magazine(k)?;
+        // SAFETY: `m` is a magazine nobody else holds.
+        let filled = c.cache.with(|s| unsafe {
+            let mag = &mut *m;
+            while (mag.len as usize) < c.rounds {
+                match s.alloc() {
+                    Ok(p) => {
+                        mag.rounds[mag.len as usize] = p.as_ptr();
+                        mag.len += 1;
+                    }
+                    Err(_) => break,
+                }
+            }
+            mag.len > 0
+        });
+        if filled {
+            Some(m)
+        } else {
+            // SAFETY: the empty magazine goes back to the depot.
+            c.empty.push(unsafe { NonNull::new_unchecked(m) }).ok();
+            None
+        }
+    }
+
+    /// An empty magazine for class `k`: from the depot, or a new one.
+    fn empty_magazine(&self, k: usize) -> Option<*mut Magazine> {
+        let c = &self.classes[k];
+        if let Some(m) = c.empty.pop() {
+            return Some(m.as_ptr());
+        }
+        let mem = self.magazines.with(|s| s.alloc()).ok()?;
+        self.magazines_made.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: a fresh 512-byte block of the magazine cache.
+        Some(unsafe { Magazine::init(mem, c.rounds) }.as_ptr())
+    }
+
+    /// Frees a checked object of class `k`: the double-free mark, then this
+    /// thread's loaded magazine, or the slow path.
+    #[inline]
+    fn free_small(&self, k: usize, p: *mut u8) -> Result<(), FreeError> {
+        let addr = p as usize;
+        let canary = self.canary(addr);
+        // SAFETY: `p` starts an object of class `k` (checked), at least 16
+        // bytes and 16-aligned, whose first word the allocator may use once
+        // freed. Atomic, so a wrong concurrent free is not a data race.
+        let word = unsafe { core::sync::atomic::AtomicUsize::from_ptr(p.cast()) };
+        if word.load(Ordering::Relaxed) == canary {
+            return Err(FreeError {
+                cache: NAMES[k],
+                addr,
+                kind: FreeErrorKind::DoubleFree,
+            });
+        }
+        word.store(canary, Ordering::Relaxed);
+        if let Some(mags) = magazine::binding(self.id) {
+            let m = mags[k].loaded;
+            // SAFETY: a magazine of this thread (or the sentinel, whose
+            // `cap` is 0 and is never written).
+            unsafe {
+                if (*m).len < (*m).cap {
+                    (*m).rounds[(*m).len as usize] = p;
+                    (*m).len += 1;
+                    return Ok(());
+                }
+            }
+        }
+        self.free_small_slow(k, p)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn free_small_slow(&self, k: usize, p: *mut u8) -> Result<(), FreeError> {
+        let mags: Option<&mut Mags> =
+            magazine::binding(self.id).or_else(|| magazine::bind(self.id, ptr::from_ref(self)));
+        let Some(mags) = mags else {
+            return self.free_to_slabs(k, p);
+        };
+        let pair = &mut mags[k];
+        // SAFETY: `pair`'s magazines are this thread's own (or the sentinel,
+        // only read).
+        unsafe {
+            let prev = pair.previous;
+            if (*prev).len < (*prev).cap {
+                pair.previous = pair.loaded;
+                pair.loaded = prev;
+            } else {
+                let Some(empty) = self.empty_magazine(k) else {
+                    return self.free_to_slabs(k, p);
+                };
+                if prev != magazine::sentinel() {
+                    self.return_magazine(k, NonNull::new_unchecked(prev));
+                }
+                pair.previous = pair.loaded;
+                pair.loaded = empty;
+            }
+            let m = pair.loaded;
+            (*m).rounds[(*m).len as usize] = p;
+            (*m).len += 1;
+        }
+        Ok(())
+    }
+
+    /// Frees a checked, marked object straight into its slab cache.
+    fn free_to_slabs(&self, k: usize, p: *mut u8) -> Result<(), FreeError> {
+        // SAFETY: `p` is not null (it was checked to be in a slab).
+        let p = unsafe { NonNull::new_unchecked(p) };
+        // SAFETY: any address may be given to the checked free.
+        self.classes[k].cache.with(|s| unsafe { s.try_dealloc(p) })
+    }
+
+    /// Takes back a thread's magazine of class `k`: an empty one to the
+    /// empty stack; a loaded one to the full stack, or, when the depot
+    /// already holds [`DEPOT_FULL`](magazine::DEPOT_FULL) full magazines,
+    /// emptied into the slabs.
+    pub(crate) fn return_magazine(&self, k: usize, m: NonNull<Magazine>) {
+        let c = &self.classes[k];
+        // SAFETY: the caller hands over a magazine of this class.
+        let len = unsafe { (*m.as_ptr()).len };
+        if len == 0 {
+            c.empty.push(m).ok();
+        } else if c.full.len_hint() < magazine::DEPOT_FULL {
+            c.full.push(m).ok();
+        } else {
+            self.empty_into_slabs(k, m);
+            c.empty.push(m).ok();
+        }
+    }
+
+    /// Frees every round of `m` into class `k`'s slabs.
+    fn empty_into_slabs(&self, k: usize, m: NonNull<Magazine>) {
+        let c = &self.classes[k];
+        c.cache.with(|s| {
+            // SAFETY: the magazine is the caller's; its rounds are free
+            // objects of this class, each held once.
+            let mag = unsafe { &mut *m.as_ptr() };
+            for &p in &mag.rounds[..mag.len as usize] {
+                // SAFETY: a free object of this class, not null.
+                if let Err(err) = unsafe { s.try_dealloc(NonNull::new_unchecked(p)) } {
+                    (self.hook)(&err);
+                }
+            }
+            mag.len = 0;
+        });
+    }
+
+    fn trim(&self) {
+        for (k, c) in self.classes.iter().enumerate() {
+            while let Some(m) = c.full.pop() {
+                self.empty_into_slabs(k, m);
+                c.empty.push(m).ok();
+            }
+            c.cache.with(|s| s.reap());
+        }
+        self.large.with(Large::trim);
+    }
+
+    #[cold]
+    fn alloc_large(&self, size: usize, align: usize) -> Option<(NonNull<u8>, bool)> {
+        self.large.with(|l| l.alloc(size, align))
+    }
+
+    #[cold]
+    fn free_large(&self, h: NonNull<ChunkHeader>, addr: usize) -> Result<(), FreeError> {
+        self.large.with(|l| {
+            // SAFETY: a large mapping of this zone, under its lock.
+            unsafe { Large::check(h, addr) }.map_err(|e| large_error(addr, e))?;
+            // SAFETY: checked live, freed once.
+            unsafe { l.free(h) };
+            Ok(())
+        })
+    }
+}
+
+/// Statistics of one size class.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClassStats {
+    /// The class's object size.
+    pub size: usize,
+    /// The slab cache's own statistics. Objects in magazines count as
+    /// allocated there.
+    pub slabs: Stats,
+    /// Full magazines in the depot.
+    pub depot_full: usize,
+    /// Empty magazines in the depot.
+    pub depot_empty: usize,
+}
+
+/// Statistics of the large blocks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LargeStats {
+    /// Blocks handed out.
+    pub live_blocks: usize,
+    /// Bytes mapped for them.
+    pub live_bytes: usize,
+    /// Freed blocks kept for reuse.
+    pub cached_blocks: usize,
+    /// Bytes mapped for those.
+    pub cached_bytes: usize,
+    /// All bytes mapped for large blocks.
+    pub mapped_bytes: usize,
+}
+
+/// A snapshot of a zone's statistics: per class, large blocks, totals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ZoneStats {
+    /// Each class, smallest first.
+    pub classes: [ClassStats; CLASSES],
+    /// The large blocks.
+    pub large: LargeStats,
+    /// 4 MiB chunks mapped for slabs.
+    pub chunks: usize,
+    /// Magazines made (they are kept for reuse).
+    pub magazines: usize,
+}
+
+impl ZoneStats {
+    /// Bytes the slab caches hold from the chunks (committed or about to
+    /// be: slabs handed back are decommitted at once).
+    pub fn small_bytes_held(&self) -> usize {
+        self.classes.iter().map(|c| c.slabs.bytes_held).sum()
+    }
+
+    /// Bytes in blocks handed out: small objects the slab layer counts as
+    /// live (which includes those resting in magazines and depots) plus
+    /// live large mappings. An upper bound on what the program holds; exact
+    /// after [`SlabMalloc::trim`] when no other thread holds magazines.
+    pub fn live_bytes(&self) -> usize {
+        self.classes
+            .iter()
+            .map(|c| c.size * c.slabs.objects_live as usize)
+            .sum::<usize>()
+            + self.large.live_bytes
+    }
+}
+
+// SAFETY: the zone's state is shared through atomics, locks and
+// per-thread magazines; `SlabMalloc` only holds a pointer to it.
+unsafe impl Send for SlabMalloc {}
+// SAFETY: as above.
+unsafe impl Sync for SlabMalloc {}
+
+// SAFETY: `alloc` returns blocks of at least the layout's size and
+// alignment that no one else holds, or null; `dealloc` frees such a block
+// (its size is found from the address); `realloc` keeps the prefix.
+unsafe impl GlobalAlloc for SlabMalloc {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        self.alloc_layout(layout.size(), layout.align())
+            .map_or(ptr::null_mut(), NonNull::as_ptr)
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
+        // SAFETY: the caller's block of this allocator.
+        unsafe { self.free(ptr) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let Some(st) = self.state() else {
+            return ptr::null_mut();
+        };
+        match classes::class_of(layout.size(), layout.align()) {
+            Some(k) => st.alloc_small(k).map_or(ptr::null_mut(), |p| {
+                // SAFETY: a fresh block of at least the layout's size.
+                unsafe { p.as_ptr().write_bytes(0, layout.size()) };
+                p.as_ptr()
+            }),
+            None => match st.alloc_large(layout.size(), layout.align()) {
+                // A new mapping or a decommitted one reads as zeros.
+                Some((p, true)) => p.as_ptr(),
+                Some((p, false)) => {
+                    // SAFETY: a fresh block of at least the layout's size.
+                    unsafe { p.as_ptr().write_bytes(0, layout.size()) };
+                    p.as_ptr()
+                }
+                None => ptr::null_mut(),
+            },
+        }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller's live block with this layout.
+        unsafe { self.realloc_aligned(ptr, layout.align(), new_size) }
+    }
+}
+
+// SAFETY: blocks are valid until deallocated, whatever happens to the
+// reference (the zone outlives them by the borrow); `allocate` hands out
+// distinct blocks of at least the layout; grow and shrink keep the prefix.
+unsafe impl Allocator for SlabMalloc {
+    #[inline]
+    fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
+        let p = self
+            .alloc_layout(layout.size(), layout.align())
+            .ok_or(AllocError)?;
+        // SAFETY: a live block just handed out.
+        let usable = unsafe { self.usable_size(p.as_ptr()) }.unwrap_or(layout.size());
+        Ok(NonNull::slice_from_raw_parts(p, usable))
+    }
+
+    #[inline]
+    unsafe fn deallocate(&self, ptr: NonNull<u8>, _layout: Layout) {
+        // SAFETY: the caller's block of this allocator.
+        unsafe { self.free(ptr.as_ptr()) }
+    }
+
+    unsafe fn grow(
+        &self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        // SAFETY: the caller's live block with layout `old`.
+        unsafe { self.resize(ptr, old, new) }
+    }
+
+    unsafe fn shrink(
+        &self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        // SAFETY: as in `grow`.
+        unsafe { self.resize(ptr, old, new) }
+    }
+}
+
+impl SlabMalloc {
+    /// Grow or shrink for the `Allocator` interface: in place when the
+    /// block's class or mapping fits the new layout, else a move.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a live block of this zone allocated with `old`.
+    unsafe fn resize(
+        &self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        // SAFETY: the caller's live block.
+        let usable = unsafe { self.usable_size(ptr.as_ptr()) }.map_err(|_| AllocError)?;
+        let aligned = ptr.as_ptr() as usize % new.align() == 0;
+        let shrink = new.size() < old.size();
+        if aligned && new.size() <= usable && (new.size() >= usable / 2 || usable <= 16) {
+            // A shrink reports the size asked for: a block that comes back
+            // longer than before would read as a grow (with a zeroed tail).
+            let len = if shrink { new.size() } else { usable };
+            return Ok(NonNull::slice_from_raw_parts(ptr, len));
+        }
+        let mut fresh = self.allocate(new)?;
+        if shrink {
+            fresh = NonNull::slice_from_raw_parts(fresh.cast::<u8>(), new.size());
+        }
+        // SAFETY: distinct live blocks, each at least `min` bytes long; the
+        // old block is freed once.
+        unsafe {
+            ptr::copy_nonoverlapping(
+                ptr.as_ptr(),
+                fresh.cast::<u8>().as_ptr(),
+                old.size().min(new.size()),
+            );
+            self.free(ptr.as_ptr());
+        }
+        Ok(fresh)
+    }
+}
+
+const _: () = assert!(MAX_SMALL_ALIGN <= chunk::PAGE);
+const _: () = assert!(MAX_SMALL <= chunk::CHUNK);
