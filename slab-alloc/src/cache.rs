@@ -161,24 +161,6 @@ pub(crate) struct Header {
     list: ListKind,
 }
 
-/// Offset of object 0 from the base of a slab with inline metadata (colour
-/// included): what the zone needs to check a pointer without the cache's
-/// lock.
-///
-/// # Safety
-///
-/// `base` is the base of a live slab with inline metadata of some cache,
-/// and the caller's use of an object in it is ordered after the slab was
-/// made (the object was handed out after that). `first` never changes while
-/// the slab lives.
-#[cfg(feature = "zone")]
-#[inline]
-pub(crate) unsafe fn inline_first_offset(base: NonNull<u8>) -> usize {
-    // SAFETY: the caller promises a live inline header at `base`; `first`
-    // is written once, before any object of the slab is handed out.
-    unsafe { (*base.cast::<Header>().as_ptr()).first as usize }
-}
-
 /// The alignment a slab header needs: the backing's blocks must have it.
 pub(crate) const HEADER_ALIGN: usize = core::mem::align_of::<Header>();
 
@@ -241,6 +223,20 @@ const META_LINK: usize = size_of::<usize>();
 const _: () = assert!(core::mem::align_of::<Header>() <= META_LINK);
 
 impl Geometry {
+    /// The same layout with a single colour: object 0 at the same offset
+    /// in every slab.
+    pub(crate) fn uncoloured(mut self) -> Geometry {
+        self.colours = 1;
+        self
+    }
+
+    /// Where object 0 lies in every slab, when that is fixed: one colour
+    /// and inline metadata.
+    #[cfg(feature = "zone")]
+    pub(crate) fn fixed_first(&self) -> Option<usize> {
+        (self.colours == 1 && self.record.is_none()).then_some(self.first)
+    }
+
     /// Lays out a slab of `slab_size` bytes for objects of `object`, with
     /// the metadata inline or out of line. Returns how many objects fit
     /// when fewer than two do.

@@ -66,6 +66,7 @@ pub struct SlabBuilder {
     hook: ErrorHook,
     type_stable: bool,
     out_of_line: bool,
+    colouring: bool,
 }
 
 impl SlabBuilder {
@@ -84,6 +85,7 @@ impl SlabBuilder {
             hook: abort_on_error,
             type_stable: false,
             out_of_line: false,
+            colouring: true,
         }
     }
 
@@ -198,6 +200,39 @@ impl SlabBuilder {
         self
     }
 
+    /// Whether successive slabs start their first object at successive
+    /// cache-line offsets (on by default). Off, object `i` of every slab
+    /// lies at the same offset from the slab base: what a caller that
+    /// finds objects from their address without the cache (the zone, which
+    /// checks frees before its thread caches) needs, at the price of the
+    /// same object index of different slabs sharing cache sets.
+    ///
+    /// ```
+    /// use core::alloc::Layout;
+    /// use object_alloc::{GlobalUntyped, UntypedObjectAlloc};
+    /// use slab_alloc::SlabBuilder;
+    ///
+    /// let slab = Layout::from_size_align(4096, 4096).unwrap();
+    /// let mut cache = SlabBuilder::new("uncoloured")
+    ///     .layout(Layout::from_size_align(48, 16).unwrap())
+    ///     .colouring(false)
+    ///     .build_untyped(GlobalUntyped::system(slab))
+    ///     .unwrap();
+    /// let offsets: Vec<usize> = (0..3)
+    ///     .map(|_| {
+    ///         // Fill a slab; its first object's offset from the slab base
+    ///         // is the same every time.
+    ///         let objs: Vec<_> = (0..cache.objects_per_slab()).map(|_| cache.alloc().unwrap()).collect();
+    ///         objs[0].as_ptr() as usize % 4096
+    ///     })
+    ///     .collect();
+    /// assert!(offsets.iter().all(|&o| o == offsets[0]));
+    /// ```
+    pub const fn colouring(mut self, on: bool) -> Self {
+        self.colouring = on;
+        self
+    }
+
     fn geometry(&self, object: Layout, backing: Layout) -> Result<Geometry, ConfigError> {
         let slab_size = self.slab_size.unwrap_or(backing.size());
         if object.size() == 0 {
@@ -224,6 +259,7 @@ impl SlabBuilder {
             });
         }
         Geometry::new(object, slab_size, self.out_of_line)
+            .map(|g| if self.colouring { g } else { g.uncoloured() })
             .map_err(|fits| ConfigError::TooFewObjects { fits, slab_size })
     }
 

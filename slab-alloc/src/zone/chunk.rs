@@ -91,12 +91,16 @@ const SLOT_USED: u32 = 1 << 31;
 /// The first page of every mapping the zone makes.
 #[repr(C)]
 pub(crate) struct ChunkHeader {
+    // Read by every free: the owner, the kind, and (in chunks of slabs)
+    // the slot information, read without a lock; first, so that the
+    // owner and the first slots share a cache line.
     /// The owning zone's state, as an address: which zone a block is of.
     pub(crate) zone: usize,
     /// [`KIND_SLABS`] or [`KIND_LARGE`].
     pub(crate) kind: u32,
     // Large blocks (under the large-block lock).
     pub(crate) state: u32,
+    slots: [AtomicU32; SLOTS],
     /// Bytes mapped, header page included.
     pub(crate) map_size: usize,
     /// Offset of the block from the mapping's start.
@@ -111,9 +115,7 @@ pub(crate) struct ChunkHeader {
     next: *mut ChunkHeader,
     cache_prev: *mut ChunkHeader,
     cache_next: *mut ChunkHeader,
-    // Chunks of slabs (slot info read without a lock, the rest under the
-    // chunk lock).
-    slots: [AtomicU32; SLOTS],
+    // Chunks of slabs, under the chunk lock.
     /// Bit `i` set when slot `i` is free.
     free: u64,
     next_chunk: *mut ChunkHeader,

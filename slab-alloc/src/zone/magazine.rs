@@ -13,9 +13,10 @@
 //!   pair of lock-free stacks ([`MagStack`], a `bagpipe::SharedWeakBag`).
 //!   Only when the depot has no full magazine does an allocation reach the
 //!   slab layer, under its lock, and then it fills a whole magazine at once.
-//! - The depot holds at most [`DEPOT_FULL`] full magazines per class; a
-//!   thread that would push one more empties it into the slab layer, so
-//!   objects freed in a burst end up in slabs, which go back to the kernel.
+//! - The depot holds at most [`depot_limit`] full magazines per class
+//!   (about [`DEPOT_BYTES`] of objects); a thread that would push one more
+//!   empties it into the slab layer, so objects freed in a burst end up in
+//!   slabs, which go back to the kernel.
 //! - **Thread state** is a [`ThreadCache`] of [`BINDINGS`] bindings, each
 //!   tying the thread's magazines to one zone (a thread using more zones
 //!   than that flushes the oldest binding). It is reached through a
@@ -45,8 +46,24 @@ use super::classes::CLASSES;
 /// The most objects a magazine holds: what fits in 512 bytes with its
 /// header.
 pub(crate) const MAX_ROUNDS: usize = 62;
-/// The most full magazines a class's depot keeps.
-pub(crate) const DEPOT_FULL: usize = 16;
+/// The bytes of objects in full magazines a class's depot keeps before it
+/// empties further magazines into the slabs.
+pub(crate) const DEPOT_BYTES: usize = 128 << 10;
+
+/// The most full magazines class `k`'s depot keeps: [`DEPOT_BYTES`] worth,
+/// at least 2 (so two threads trading magazines do not reach the slab
+/// layer) and at most 16.
+pub(crate) const fn depot_limit(k: usize) -> usize {
+    let bytes = super::classes::SIZES[k] * super::classes::magazine_capacity(k);
+    let n = DEPOT_BYTES / bytes;
+    if n < 2 {
+        2
+    } else if n > 16 {
+        16
+    } else {
+        n
+    }
+}
 /// How many zones a thread keeps magazines for at once.
 pub(crate) const BINDINGS: usize = 2;
 

@@ -16,7 +16,7 @@ use bagpipe::SharedWeakBag;
 use mmap_alloc::MapAlloc;
 use object_alloc::UntypedObjectAlloc;
 
-use crate::cache::{Divisor, inline_first_offset};
+use crate::cache::Divisor;
 use crate::error::{ErrorHook, FreeError, FreeErrorKind, abort_on_error};
 use crate::{Locked, SlabBuilder, Stats, UntypedSlabAlloc};
 
@@ -78,8 +78,9 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 ///   instant may both pass the check: a double free is found when one free
 ///   happens after the other.
 /// - **Returning memory.** Each class keeps at most 2 empty slabs; slabs
-///   given back are decommitted at once. The depot keeps at most 16 full
-///   magazines per class and empties the rest into the slabs.
+///   given back are decommitted at once. A class's depot keeps full
+///   magazines worth at most 128 KiB (at least 2, at most 16 magazines)
+///   and empties the rest into the slabs.
 ///   [`trim`](Self::trim) flushes this thread's magazines and the depots,
 ///   returns every empty slab and decommits every cached large block.
 ///
@@ -134,10 +135,15 @@ struct Class {
     empty: MagStack,
     size: usize,
     div: Divisor,
-    /// Objects a slab holds.
+    /// Objects a slab holds, and the offset of the first from the slab
+    /// base (the same in every slab: the caches are uncoloured).
     per_slab: usize,
+    first: usize,
     /// Rounds a magazine of this class holds.
     rounds: usize,
+    /// Full magazines the depot keeps before it empties more into the
+    /// slabs.
+    depot_limit: usize,
 }
 
 /// A zone's state, in memory mapped for it.
@@ -270,6 +276,21 @@ impl SlabMalloc {
     /// address no zone manages.
     #[inline]
     pub unsafe fn free(&self, ptr: *mut u8) {
+        if let Some(st) = self.made() {
+            if let Found::Slab(slot) = chunk::find(st.key(), ptr as usize) {
+                if st.free_small_fast(slot, ptr) {
+                    return;
+                }
+            }
+        }
+        self.free_slow(ptr);
+    }
+
+    /// Every free the fast path did not finish: checked in full, and
+    /// reported to the hook if wrong.
+    #[cold]
+    #[inline(never)]
+    fn free_slow(&self, ptr: *mut u8) {
         if ptr.is_null() {
             return;
         }
@@ -553,10 +574,12 @@ impl ZoneState {
                 let slab = classes::slab_size(k);
                 let cache = SlabBuilder::new(NAMES[k])
                     .layout(layout)
+                    .colouring(false)
                     .error_hook(hook)
                     .build_untyped(pages(k, slab / chunk::SLOT))
                     .ok()?;
                 let per_slab = cache.objects_per_slab();
+                let first = cache.core.geometry().fixed_first()?;
                 ptr::addr_of_mut!((*st).classes[k]).write(Class {
                     cache: Locked::new(cache),
                     full: MagStack::new(),
@@ -564,7 +587,9 @@ impl ZoneState {
                     size: SIZES[k],
                     div: Divisor::new(SIZES[k]),
                     per_slab,
+                    first,
                     rounds: classes::magazine_capacity(k),
+                    depot_limit: magazine::depot_limit(k),
                 });
             }
         }
@@ -619,11 +644,7 @@ impl ZoneState {
             addr,
             kind,
         };
-        // SAFETY: the slot info says a live slab of this class starts at
-        // `base`; its inline header was written before its first object
-        // was handed out.
-        let first = unsafe { inline_first_offset(NonNull::new_unchecked(slot.base as *mut u8)) };
-        let Some(rel) = (addr - slot.base).checked_sub(first) else {
+        let Some(rel) = (addr - slot.base).checked_sub(c.first) else {
             return Err(err(FreeErrorKind::NotAnObject));
         };
         let (idx, rem) = c.div.divide(rel, c.size);
@@ -744,6 +765,48 @@ impl ZoneState {
         Some(unsafe { Magazine::init(mem, c.rounds) }.as_ptr())
     }
 
+    /// The free fast path: an object of a class (start checked), not
+    /// marked free, going into a loaded magazine with room. Anything else
+    /// (including every error) returns `false` having changed nothing, and
+    /// the slow path checks and reports it.
+    #[inline]
+    fn free_small_fast(&self, slot: chunk::SlabSlot, p: *mut u8) -> bool {
+        let addr = p as usize;
+        let Some(c) = self.classes.get(slot.class) else {
+            return false;
+        };
+        let Some(rel) = (addr - slot.base).checked_sub(c.first) else {
+            return false;
+        };
+        let (idx, rem) = c.div.divide(rel, c.size);
+        if idx >= c.per_slab || rem != 0 {
+            return false;
+        }
+        let Some(mags) = magazine::binding(self.id) else {
+            return false;
+        };
+        let m = mags[slot.class].loaded;
+        // SAFETY: a magazine of this thread (or the sentinel, whose `cap`
+        // is 0 and is never written); `p` starts an object of this class
+        // (checked above), at least 16 bytes and 16-aligned, whose first
+        // word the allocator may use once freed (atomically, so that a
+        // wrong concurrent free is not a data race).
+        unsafe {
+            if (*m).len >= (*m).cap {
+                return false;
+            }
+            let canary = self.canary(addr);
+            let word = core::sync::atomic::AtomicUsize::from_ptr(p.cast());
+            if word.load(Ordering::Relaxed) == canary {
+                return false;
+            }
+            word.store(canary, Ordering::Relaxed);
+            (*m).rounds[(*m).len as usize] = p;
+            (*m).len += 1;
+        }
+        true
+    }
+
     /// Frees a checked object of class `k`: the double-free mark, then this
     /// thread's loaded magazine, or the slow path.
     #[inline]
@@ -820,15 +883,15 @@ impl ZoneState {
 
     /// Takes back a thread's magazine of class `k`: an empty one to the
     /// empty stack; a loaded one to the full stack, or, when the depot
-    /// already holds [`DEPOT_FULL`](magazine::DEPOT_FULL) full magazines,
-    /// emptied into the slabs.
+    /// already holds its limit of full magazines
+    /// ([`depot_limit`](magazine::depot_limit)), emptied into the slabs.
     pub(crate) fn return_magazine(&self, k: usize, m: NonNull<Magazine>) {
         let c = &self.classes[k];
         // SAFETY: the caller hands over a magazine of this class.
         let len = unsafe { (*m.as_ptr()).len };
         if len == 0 {
             c.empty.push(m).ok();
-        } else if c.full.len_hint() < magazine::DEPOT_FULL {
+        } else if c.full.len_hint() < c.depot_limit {
             c.full.push(m).ok();
         } else {
             self.empty_into_slabs(k, m);
