@@ -294,6 +294,25 @@ static REGISTRY: Registry = Registry {
     }),
 };
 
+/// Takes the registry lock and keeps it (for a `fork`; see
+/// [`unlock_registry`]).
+#[cfg(feature = "zone")]
+pub(crate) fn lock_registry() {
+    while REGISTRY
+        .locked
+        .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        core::hint::spin_loop();
+    }
+}
+
+/// Releases the lock [`lock_registry`] took.
+#[cfg(feature = "zone")]
+pub(crate) fn unlock_registry() {
+    REGISTRY.locked.store(false, Ordering::Release);
+}
+
 /// Runs `f` on the registry with its lock held.
 pub(crate) fn with_registry<R>(f: impl FnOnce(&mut Slabs) -> R) -> R {
     while REGISTRY

@@ -404,6 +404,13 @@ impl<C, L: RawLock> Locked<C, L> {
 }
 
 impl<C, L> Locked<C, L> {
+    /// The raw lock, for holding it across a `fork` (the zone's
+    /// [`prepare_fork`](crate::SlabMalloc::prepare_fork)).
+    #[cfg(feature = "zone")]
+    pub(crate) fn raw(&self) -> &L {
+        &self.lock
+    }
+
     /// The cache, without locking: `&mut self` proves no one else uses it.
     ///
     /// ```

@@ -245,6 +245,11 @@ struct FreeList(*mut ThreadCache);
 unsafe impl Send for FreeList {}
 static FREE: crate::Locked<FreeList> = crate::Locked::new(FreeList(ptr::null_mut()));
 
+/// The lock of the free list of thread caches, for a `fork`.
+pub(crate) fn free_list_lock() -> &'static crate::SpinLock {
+    FREE.raw()
+}
+
 /// The thread's cache after its exit flush: everything goes to the slab
 /// layer directly from then on.
 const DEAD: usize = 1;

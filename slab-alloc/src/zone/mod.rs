@@ -410,6 +410,68 @@ impl SlabMalloc {
         }
     }
 
+    /// Takes every lock of the zone (and the process-wide ones it uses), in
+    /// the order the zone nests them, so that a `fork` happens while no
+    /// other thread is inside a critical section: the child then finds
+    /// every lock free after [`after_fork`](Self::after_fork). Meant for a
+    /// `pthread_atfork` prepare handler; each call must be followed by one
+    /// `after_fork` in the parent and in the child.
+    ///
+    /// In the child, the magazines of the parent's other threads are lost
+    /// with those threads (their blocks stay allocated); the forking
+    /// thread keeps its own.
+    ///
+    /// ```
+    /// let zone = slab_alloc::SlabMalloc::new();
+    /// let p = zone.malloc(64).unwrap();
+    /// zone.prepare_fork();
+    /// // SAFETY: this thread took the locks just above.
+    /// unsafe { zone.after_fork() };
+    /// // SAFETY: a block of `zone`, freed once.
+    /// unsafe { zone.free(p.as_ptr()) };
+    /// ```
+    pub fn prepare_fork(&self) {
+        use crate::RawLock;
+        // Made first, so that `after_fork` finds the same state and
+        // releases exactly what was taken here.
+        let st = self.state();
+        magazine::free_list_lock().lock();
+        if let Some(st) = st {
+            st.magazines.raw().lock();
+            for c in &st.classes {
+                c.cache.raw().lock();
+            }
+            st.large.raw().lock();
+            st.chunks.raw().lock();
+        }
+        crate::registry::lock_registry();
+    }
+
+    /// Releases what [`prepare_fork`](Self::prepare_fork) took: in the
+    /// parent after the fork, and in the child.
+    ///
+    /// # Safety
+    ///
+    /// The calling thread (or, in a child, the thread that forked) took the
+    /// locks with `prepare_fork` on this zone and has not released them.
+    pub unsafe fn after_fork(&self) {
+        use crate::RawLock;
+        crate::registry::unlock_registry();
+        // SAFETY: the caller holds every lock below, taken by
+        // `prepare_fork` in the opposite order.
+        unsafe {
+            if let Some(st) = self.made() {
+                st.chunks.raw().unlock();
+                st.large.raw().unlock();
+                for c in st.classes.iter().rev() {
+                    c.cache.raw().unlock();
+                }
+                st.magazines.raw().unlock();
+            }
+            magazine::free_list_lock().unlock();
+        }
+    }
+
     /// A snapshot of the zone's statistics.
     pub fn stats(&self) -> ZoneStats {
         let mut out = ZoneStats {
@@ -444,37 +506,70 @@ impl SlabMalloc {
         out
     }
 
-    /// Reallocates like C's `realloc` for a block of this zone: the same
-    /// address when the new size still fits its class (or its large
-    /// mapping) and does not waste more than half of it; otherwise a new
-    /// block, with the first `min(old, new)` bytes copied, and the old
-    /// freed.
+    /// Resizes the live block at `ptr` to `new_size` bytes, keeping its
+    /// alignment `align`: the same address when the new size still fits
+    /// the block (its class, or its large mapping) without wasting more
+    /// than half of it; otherwise a new block, with the first
+    /// `min(old, new)` bytes copied and the old block freed. A large block
+    /// that grows moves to a block at least half as large again, so that a
+    /// program growing a buffer a few bytes at a time (C's `realloc` loop)
+    /// copies it a logarithmic number of times. `None` when memory runs
+    /// out (the old block is left as it was) or `ptr` is not a live block
+    /// of this zone (reported to the hook first).
+    ///
+    /// ```
+    /// let zone = slab_alloc::SlabMalloc::new();
+    /// let p = zone.malloc(100).unwrap().as_ptr();
+    /// // SAFETY: `p` is a live block of `zone`, 16-aligned; each result is
+    /// // the live block from then on.
+    /// unsafe {
+    ///     p.write(42);
+    ///     let q = zone.reallocate(p, 16, 110).unwrap();
+    ///     assert_eq!(q.as_ptr(), p); // still fits the 112-byte class
+    ///     let r = zone.reallocate(q.as_ptr(), 16, 100_000).unwrap();
+    ///     assert_eq!(*r.as_ptr(), 42);
+    ///     zone.free(r.as_ptr());
+    /// }
+    /// ```
     ///
     /// # Safety
     ///
-    /// `ptr` is a live block of this zone, aligned to `align`.
-    unsafe fn realloc_aligned(&self, ptr: *mut u8, align: usize, new: usize) -> *mut u8 {
+    /// `ptr` is a live block of this zone, aligned to `align` (a power of
+    /// two); on success nothing uses `ptr` afterwards unless it is the
+    /// result.
+    pub unsafe fn reallocate(
+        &self,
+        ptr: *mut u8,
+        align: usize,
+        new_size: usize,
+    ) -> Option<NonNull<u8>> {
         // SAFETY: the caller's live block.
         let usable = match unsafe { self.usable_size(ptr) } {
             Ok(usable) => usable,
             Err(err) => {
                 (self.hook)(&err);
-                return ptr::null_mut();
+                return None;
             }
         };
-        if new <= usable && (new >= usable / 2 || usable <= 16) {
-            return ptr;
+        if new_size <= usable && (new_size >= usable / 2 || usable <= 16) {
+            // SAFETY: `ptr` is live, so not null.
+            return Some(unsafe { NonNull::new_unchecked(ptr) });
         }
-        let Some(fresh) = self.alloc_layout(new, align) else {
-            return ptr::null_mut();
+        let grows_large = new_size > usable && new_size > MAX_SMALL;
+        let fresh = if grows_large {
+            let ample = new_size.max(usable.saturating_add(usable / 2));
+            self.alloc_layout(ample, align)
+                .or_else(|| self.alloc_layout(new_size, align))?
+        } else {
+            self.alloc_layout(new_size, align)?
         };
         // SAFETY: both blocks hold at least `min(usable, new)` bytes and
         // are distinct; the old one is freed once.
         unsafe {
-            ptr::copy_nonoverlapping(ptr, fresh.as_ptr(), usable.min(new));
+            ptr::copy_nonoverlapping(ptr, fresh.as_ptr(), usable.min(new_size));
             self.free(ptr);
         }
-        fresh.as_ptr()
+        Some(fresh)
     }
 }
 
@@ -1056,7 +1151,8 @@ unsafe impl GlobalAlloc for SlabMalloc {
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: the caller's live block with this layout.
-        unsafe { self.realloc_aligned(ptr, layout.align(), new_size) }
+        unsafe { self.reallocate(ptr, layout.align(), new_size) }
+            .map_or(ptr::null_mut(), NonNull::as_ptr)
     }
 }
 
