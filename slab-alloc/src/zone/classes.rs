@@ -2,7 +2,7 @@
 //! class's slabs and magazines look like.
 //!
 //! Classes are 16 bytes apart up to 128 bytes, then eight to each doubling
-//! (144, 160, …, 256, 288, …, 512, …, 32 KiB). Eight steps per doubling bound
+//! (144, 160, …, 256, 288, …, 512, …, 256 KiB). Eight steps per doubling bound
 //! the waste: a request above 128 bytes lands in a class less than 12.5%
 //! larger than itself (`(c - r) / r < 1/8` since two neighbouring classes
 //! differ by an eighth of the lower one), and a request of at most 128 bytes
@@ -12,10 +12,10 @@
 //! implementation for FreeBSD*, 2006; D. Leijen et al., *Mimalloc*, 2019).
 
 /// The number of size classes.
-pub(crate) const CLASSES: usize = 72;
+pub(crate) const CLASSES: usize = 96;
 
 /// The largest request the classes serve; larger ones are large blocks.
-pub(crate) const MAX_SMALL: usize = 32768;
+pub(crate) const MAX_SMALL: usize = 262144;
 
 /// The largest alignment the classes serve (a page); larger ones are large
 /// blocks.
@@ -27,7 +27,9 @@ pub(crate) const SIZES: [usize; CLASSES] = [
     416, 448, 480, 512, 576, 640, 704, 768, 832, 896, 960, 1024, 1152, 1280, 1408, 1536, 1664,
     1792, 1920, 2048, 2304, 2560, 2816, 3072, 3328, 3584, 3840, 4096, 4608, 5120, 5632, 6144, 6656,
     7168, 7680, 8192, 9216, 10240, 11264, 12288, 13312, 14336, 15360, 16384, 18432, 20480, 22528,
-    24576, 26624, 28672, 30720, 32768,
+    24576, 26624, 28672, 30720, 32768, 36864, 40960, 45056, 49152, 53248, 57344, 61440, 65536,
+    73728, 81920, 90112, 98304, 106496, 114688, 122880, 131072, 147456, 163840, 180224, 196608,
+    212992, 229376, 245760, 262144,
 ];
 
 /// Each class's name, for messages and statistics.
@@ -104,6 +106,30 @@ pub(crate) const NAMES: [&str; CLASSES] = [
     "slab-malloc 28672 B",
     "slab-malloc 30720 B",
     "slab-malloc 32768 B",
+    "slab-malloc 36864 B",
+    "slab-malloc 40960 B",
+    "slab-malloc 45056 B",
+    "slab-malloc 49152 B",
+    "slab-malloc 53248 B",
+    "slab-malloc 57344 B",
+    "slab-malloc 61440 B",
+    "slab-malloc 65536 B",
+    "slab-malloc 73728 B",
+    "slab-malloc 81920 B",
+    "slab-malloc 90112 B",
+    "slab-malloc 98304 B",
+    "slab-malloc 106496 B",
+    "slab-malloc 114688 B",
+    "slab-malloc 122880 B",
+    "slab-malloc 131072 B",
+    "slab-malloc 147456 B",
+    "slab-malloc 163840 B",
+    "slab-malloc 180224 B",
+    "slab-malloc 196608 B",
+    "slab-malloc 212992 B",
+    "slab-malloc 229376 B",
+    "slab-malloc 245760 B",
+    "slab-malloc 262144 B",
 ];
 
 /// The alignment every object of class `k` has: the largest power of two
@@ -118,27 +144,34 @@ pub(crate) const fn class_align(k: usize) -> usize {
     }
 }
 
-/// The slab size of class `k`: one 64 KiB slot up to 4 KiB objects (at least
-/// 15 objects a slab), four slots above (at least 7 of 32 KiB).
+/// The slab size of class `k`, in 64 KiB slots: one up to 4 KiB objects
+/// (at least 15 objects a slab), 4 up to 32 KiB (at least 7), 16 up to 128
+/// KiB (at least 7) and 32 above (at least 7 of 256 KiB).
 pub(crate) const fn slab_size(k: usize) -> usize {
-    if SIZES[k] <= 4096 {
-        super::chunk::SLOT
-    } else {
-        4 * super::chunk::SLOT
-    }
+    let slots = match SIZES[k] {
+        0..=4096 => 1,
+        4097..=32768 => 4,
+        32769..=131072 => 16,
+        _ => 32,
+    };
+    slots * super::chunk::SLOT
+}
+
+/// How many empty slabs class `k` keeps: two, or one for classes whose
+/// slabs are a megabyte or more.
+pub(crate) const fn max_empty_slabs(k: usize) -> usize {
+    if slab_size(k) >= 1 << 20 { 1 } else { 2 }
 }
 
 /// How many objects a magazine of class `k` holds: many for small objects,
 /// fewer for large ones, so that a thread's two magazines hold at most
-/// about 256 KiB of one class.
+/// about 256 KiB of one class below 32 KiB objects (1 MiB above).
 pub(crate) const fn magazine_capacity(k: usize) -> usize {
-    let size = SIZES[k];
-    if size <= 1024 {
-        super::magazine::MAX_ROUNDS
-    } else if size <= 4096 {
-        16
-    } else {
-        4
+    match SIZES[k] {
+        0..=1024 => super::magazine::MAX_ROUNDS,
+        1025..=4096 => 16,
+        4097..=32768 => 4,
+        _ => 2,
     }
 }
 

@@ -40,11 +40,12 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// A general-purpose allocator: size classes over untyped slab caches, with
 /// per-thread magazines, and large blocks straight from the kernel.
 ///
-/// - **Size classes.** 72 classes from 16 bytes to 32 KiB: 16 bytes apart
+/// - **Size classes.** 96 classes from 16 bytes to 256 KiB: 16 bytes apart
 ///   up to 128, then eight per doubling, so a request above 128 bytes
 ///   wastes less than 12.5% of itself and one below at most 15 bytes. Each
 ///   class is an [`UntypedSlabAlloc`] behind a [`SpinLock`](crate::SpinLock), over
-///   64 KiB slabs (256 KiB above 4 KiB objects) carved from 4 MiB chunks.
+///   slabs of 64 KiB (up to 4 KiB objects), 256 KiB (to 32 KiB), 1 MiB (to
+///   128 KiB) or 2 MiB, carved from 4 MiB chunks.
 ///   A class's objects are aligned to the largest power of two dividing
 ///   its size (at most a page); an aligned request takes the smallest class
 ///   that is big and aligned enough.
@@ -55,7 +56,7 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 ///   full and empty magazines, and only then does a thread take the slab
 ///   cache's lock, to fill a whole magazine. A thread's magazines go back
 ///   to the depots when it exits.
-/// - **Large blocks.** Requests above 32 KiB or aligned above a page are
+/// - **Large blocks.** Requests above 256 KiB or aligned above a page are
 ///   mappings of their own, cached for reuse when freed (at most
 ///   [`LARGE_CACHE_BLOCKS`] blocks and [`LARGE_CACHE_BYTES`] bytes), and
 ///   decommitted once idle for [`LARGE_DECAY`].
@@ -670,6 +671,7 @@ impl ZoneState {
                 let cache = SlabBuilder::new(NAMES[k])
                     .layout(layout)
                     .colouring(false)
+                    .max_empty_slabs(classes::max_empty_slabs(k))
                     .error_hook(hook)
                     .build_untyped(pages(k, slab / chunk::SLOT))
                     .ok()?;

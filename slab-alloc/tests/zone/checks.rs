@@ -92,7 +92,7 @@ fn double_free_on_another_thread_is_caught() {
 #[test]
 fn interior_pointers_name_the_block() {
     let zone = recording_zone();
-    for size in [16, 100, 3000, 20_000] {
+    for size in [16, 100, 3000, 20_000, 100_000, 300_000] {
         let p = zone.malloc(size).unwrap().as_ptr();
         // SAFETY: an address inside the block; the free is the error.
         unsafe { zone.free(p.add(8)) };
@@ -181,7 +181,7 @@ fn slab_metadata_is_not_a_block() {
 #[test]
 fn large_blocks_are_checked_too() {
     let zone = recording_zone();
-    let p = zone.malloc(100_000).unwrap().as_ptr();
+    let p = zone.malloc(300_000).unwrap().as_ptr();
     // SAFETY: inside the block: an error.
     unsafe { zone.free(p.add(4096)) };
     // SAFETY: the block's header page: an error.
@@ -293,10 +293,10 @@ fn usable_size_is_the_class_or_the_mapping() {
         // SAFETY: freed once.
         unsafe { zone.free(p) };
     }
-    let p = zone.malloc(40_000).unwrap().as_ptr();
+    let p = zone.malloc(300_000).unwrap().as_ptr();
     // SAFETY: a live block of `zone`.
     let usable = unsafe { zone.usable_size(p) }.unwrap();
-    assert!((40_000..40_000 + 4096).contains(&usable), "{usable}");
+    assert!((300_000..300_000 + 4096).contains(&usable), "{usable}");
     // SAFETY: freed once.
     unsafe { zone.free(p) };
 }

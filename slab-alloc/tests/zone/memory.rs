@@ -90,7 +90,7 @@ fn freed_large_blocks_are_decommitted_when_idle_or_trimmed() {
         // Idle for longer than the decay: the next large operation
         // decommits them.
         std::thread::sleep(LARGE_DECAY + LARGE_DECAY / 2);
-        let probe = zone.malloc(64 * 1024).unwrap();
+        let probe = zone.malloc(MIB).unwrap();
         let after_decay = rss();
         assert!(after_decay < before + 8 * MIB, "{before} -> {after_decay}");
         // SAFETY: freed once.
