@@ -9,7 +9,7 @@
 int main(int argc, char **argv) {
     CHECK(argc == 2);
     char *p = malloc(64);
-    char *big = malloc(200000);
+    char *big = malloc(1 << 20);
     if (strcmp(argv[1], "double") == 0) {
         fprintf(stderr, "address %p\n", (void *)p);
         free(p);
