@@ -209,6 +209,145 @@ impl SharedWeakBag for MagStack {
     }
 }
 
+/// Where a depot's objects come from and go to: a slab cache, under its
+/// lock, and the magazines' own cache.
+pub(crate) trait Slabs {
+    /// Fills the empty magazine `m` from the slabs under one lock
+    /// acquisition, up to its capacity; whether it got any object.
+    fn fill(&self, m: &mut Magazine) -> bool;
+    /// Frees every round of `m` into the slabs and leaves it empty.
+    fn drain(&self, m: &mut Magazine);
+    /// A new empty magazine holding up to `rounds` objects.
+    fn new_magazine(&self, rounds: usize) -> Option<NonNull<Magazine>>;
+}
+
+/// One class's depot of full and empty magazines, and the magazine
+/// exchanges of Bonwick and Adams: what a thread does when both of its
+/// magazines are exhausted.
+pub(crate) struct Depot {
+    pub(crate) full: MagStack,
+    pub(crate) empty: MagStack,
+    /// Rounds a magazine of this class holds.
+    pub(crate) rounds: usize,
+    /// Full magazines the depot keeps before it drains more into the slabs.
+    pub(crate) limit: usize,
+}
+
+impl Depot {
+    pub(crate) const fn new(rounds: usize, limit: usize) -> Self {
+        Depot {
+            full: MagStack::new(),
+            empty: MagStack::new(),
+            rounds,
+            limit,
+        }
+    }
+
+    /// An allocation whose loaded magazine is empty: swap with the
+    /// previous one if it holds objects, else trade the empty previous
+    /// magazine for a full one from the depot (or one filled from the
+    /// slabs). `None` when no object can be had.
+    pub(crate) fn refill(&self, pair: &mut MagPair, slabs: &impl Slabs) -> Option<*mut u8> {
+        // SAFETY: `pair`'s magazines are the calling thread's own (or the
+        // sentinel, which is only read: its `len` and `cap` are 0).
+        unsafe {
+            let prev = pair.previous;
+            if (*prev).len > 0 {
+                pair.previous = pair.loaded;
+                pair.loaded = prev;
+            } else {
+                let full = match self.full.pop() {
+                    Some(full) => full,
+                    None => self.filled(slabs)?,
+                };
+                if prev != sentinel() {
+                    self.empty.push(NonNull::new_unchecked(prev)).ok();
+                }
+                pair.previous = pair.loaded;
+                pair.loaded = full.as_ptr();
+            }
+            let m = pair.loaded;
+            (*m).len -= 1;
+            Some((*m).rounds[(*m).len as usize])
+        }
+    }
+
+    /// A magazine filled from the slabs.
+    fn filled(&self, slabs: &impl Slabs) -> Option<NonNull<Magazine>> {
+        let m = self.empty_magazine(slabs)?;
+        // SAFETY: a magazine nobody else holds.
+        if slabs.fill(unsafe { &mut *m.as_ptr() }) {
+            Some(m)
+        } else {
+            self.empty.push(m).ok();
+            None
+        }
+    }
+
+    /// An empty magazine: from the depot, or a new one.
+    fn empty_magazine(&self, slabs: &impl Slabs) -> Option<NonNull<Magazine>> {
+        self.empty.pop().or_else(|| slabs.new_magazine(self.rounds))
+    }
+
+    /// A free whose loaded magazine is full: swap with the previous one if
+    /// it has room, else give the full previous magazine to the depot and
+    /// take an empty one. `Err(p)` when no magazine can be had: the caller
+    /// frees `p` into the slabs itself.
+    pub(crate) fn spill(
+        &self,
+        pair: &mut MagPair,
+        p: *mut u8,
+        slabs: &impl Slabs,
+    ) -> Result<(), *mut u8> {
+        // SAFETY: as in `refill`.
+        unsafe {
+            let prev = pair.previous;
+            if (*prev).len < (*prev).cap {
+                pair.previous = pair.loaded;
+                pair.loaded = prev;
+            } else {
+                let Some(empty) = self.empty_magazine(slabs) else {
+                    return Err(p);
+                };
+                if prev != sentinel() {
+                    self.give_back(NonNull::new_unchecked(prev), slabs);
+                }
+                pair.previous = pair.loaded;
+                pair.loaded = empty.as_ptr();
+            }
+            let m = pair.loaded;
+            (*m).rounds[(*m).len as usize] = p;
+            (*m).len += 1;
+        }
+        Ok(())
+    }
+
+    /// Takes back a thread's magazine: an empty one to the empty stack; one
+    /// holding objects to the full stack, or drained into the slabs when
+    /// the depot already holds its limit.
+    pub(crate) fn give_back(&self, m: NonNull<Magazine>, slabs: &impl Slabs) {
+        // SAFETY: the caller hands over a magazine of this class.
+        let mag = unsafe { &mut *m.as_ptr() };
+        if mag.len > 0 && self.full.len_hint() >= self.limit {
+            slabs.drain(mag);
+        }
+        if mag.len == 0 {
+            self.empty.push(m).ok();
+        } else {
+            self.full.push(m).ok();
+        }
+    }
+
+    /// Drains every full magazine into the slabs.
+    pub(crate) fn trim(&self, slabs: &impl Slabs) {
+        while let Some(m) = self.full.pop() {
+            // SAFETY: popped, so ours alone.
+            slabs.drain(unsafe { &mut *m.as_ptr() });
+            self.empty.push(m).ok();
+        }
+    }
+}
+
 /// A thread's loaded and previous magazines of one class.
 #[derive(Clone, Copy)]
 pub(crate) struct MagPair {

@@ -22,7 +22,7 @@ use crate::{Locked, SlabBuilder, Stats, UntypedSlabAlloc};
 
 use chunk::{ChunkHeader, Chunks, ClassPages, Found, Large, LargeFreeError};
 use classes::{CLASSES, MAX_SMALL, MAX_SMALL_ALIGN, NAMES, SIZES};
-use magazine::{MagStack, Magazine, Mags};
+use magazine::{Depot, Magazine, Mags, Slabs};
 
 pub use chunk::{LARGE_CACHE_BLOCKS, LARGE_CACHE_BYTES, LARGE_DECAY};
 
@@ -132,19 +132,13 @@ const MAKING: usize = 1;
 struct Class {
     cache: Locked<UntypedSlabAlloc<ClassPages>>,
     /// The depot: full magazines and empty ones.
-    full: MagStack,
-    empty: MagStack,
+    depot: Depot,
     size: usize,
     div: Divisor,
     /// Objects a slab holds, and the offset of the first from the slab
     /// base (the same in every slab: the caches are uncoloured).
     per_slab: usize,
     first: usize,
-    /// Rounds a magazine of this class holds.
-    rounds: usize,
-    /// Full magazines the depot keeps before it empties more into the
-    /// slabs.
-    depot_limit: usize,
 }
 
 /// A zone's state, in memory mapped for it.
@@ -491,8 +485,8 @@ impl SlabMalloc {
             out.classes[k] = ClassStats {
                 size: c.size,
                 slabs: c.cache.with(|s| s.stats()),
-                depot_full: c.full.len_hint(),
-                depot_empty: c.empty.len_hint(),
+                depot_full: c.depot.full.len_hint(),
+                depot_empty: c.depot.empty.len_hint(),
             };
         }
         out.large = st.large.with(|l| LargeStats {
@@ -679,14 +673,11 @@ impl ZoneState {
                 let first = cache.core.geometry().fixed_first()?;
                 ptr::addr_of_mut!((*st).classes[k]).write(Class {
                     cache: Locked::new(cache),
-                    full: MagStack::new(),
-                    empty: MagStack::new(),
+                    depot: Depot::new(classes::magazine_capacity(k), magazine::depot_limit(k)),
                     size: SIZES[k],
                     div: Divisor::new(SIZES[k]),
                     per_slab,
                     first,
-                    rounds: classes::magazine_capacity(k),
-                    depot_limit: magazine::depot_limit(k),
                 });
             }
         }
@@ -796,70 +787,8 @@ impl ZoneState {
             let p = c.cache.with(|s| s.alloc()).ok()?;
             return Some(self.hand_out(p.as_ptr()));
         };
-        let pair = &mut mags[k];
-        // SAFETY: `pair`'s magazines are this thread's own (or the sentinel,
-        // only read).
-        unsafe {
-            let prev = pair.previous;
-            if (*prev).len > 0 {
-                pair.previous = pair.loaded;
-                pair.loaded = prev;
-            } else {
-                let full = match c.full.pop() {
-                    Some(full) => full.as_ptr(),
-                    None => self.fill(k)?,
-                };
-                if prev != magazine::sentinel() {
-                    c.empty.push(NonNull::new_unchecked(prev)).ok();
-                }
-                pair.previous = pair.loaded;
-                pair.loaded = full;
-            }
-            let m = pair.loaded;
-            (*m).len -= 1;
-            Some(self.hand_out((*m).rounds[(*m).len as usize]))
-        }
-    }
-
-    /// A magazine of class `k` filled from the slab layer under one lock
-    /// acquisition; `None` when the slab layer has no memory for even one
-    /// object.
-    fn fill(&self, k: usize) -> Option<*mut Magazine> {
-        let c = &self.classes[k];
-        let m = self.empty_magazine(k)?;
-        // SAFETY: `m` is a magazine nobody else holds.
-        let filled = c.cache.with(|s| unsafe {
-            let mag = &mut *m;
-            while (mag.len as usize) < c.rounds {
-                match s.alloc() {
-                    Ok(p) => {
-                        mag.rounds[mag.len as usize] = p.as_ptr();
-                        mag.len += 1;
-                    }
-                    Err(_) => break,
-                }
-            }
-            mag.len > 0
-        });
-        if filled {
-            Some(m)
-        } else {
-            // SAFETY: the empty magazine goes back to the depot.
-            c.empty.push(unsafe { NonNull::new_unchecked(m) }).ok();
-            None
-        }
-    }
-
-    /// An empty magazine for class `k`: from the depot, or a new one.
-    fn empty_magazine(&self, k: usize) -> Option<*mut Magazine> {
-        let c = &self.classes[k];
-        if let Some(m) = c.empty.pop() {
-            return Some(m.as_ptr());
-        }
-        let mem = self.magazines.with(|s| s.alloc()).ok()?;
-        self.magazines_made.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: a fresh 512-byte block of the magazine cache.
-        Some(unsafe { Magazine::init(mem, c.rounds) }.as_ptr())
+        let p = c.depot.refill(&mut mags[k], &ClassSlabs { st: self, k })?;
+        Some(self.hand_out(p))
     }
 
     /// The free fast path: an object of a class (start checked), not
@@ -945,29 +874,13 @@ impl ZoneState {
         let Some(mags) = mags else {
             return self.free_to_slabs(k, p);
         };
-        let pair = &mut mags[k];
-        // SAFETY: `pair`'s magazines are this thread's own (or the sentinel,
-        // only read).
-        unsafe {
-            let prev = pair.previous;
-            if (*prev).len < (*prev).cap {
-                pair.previous = pair.loaded;
-                pair.loaded = prev;
-            } else {
-                let Some(empty) = self.empty_magazine(k) else {
-                    return self.free_to_slabs(k, p);
-                };
-                if prev != magazine::sentinel() {
-                    self.return_magazine(k, NonNull::new_unchecked(prev));
-                }
-                pair.previous = pair.loaded;
-                pair.loaded = empty;
-            }
-            let m = pair.loaded;
-            (*m).rounds[(*m).len as usize] = p;
-            (*m).len += 1;
+        match self.classes[k]
+            .depot
+            .spill(&mut mags[k], p, &ClassSlabs { st: self, k })
+        {
+            Ok(()) => Ok(()),
+            Err(p) => self.free_to_slabs(k, p),
         }
-        Ok(())
     }
 
     /// Frees a checked, marked object straight into its slab cache.
@@ -978,47 +891,17 @@ impl ZoneState {
         self.classes[k].cache.with(|s| unsafe { s.try_dealloc(p) })
     }
 
-    /// Takes back a thread's magazine of class `k`: an empty one to the
-    /// empty stack; a loaded one to the full stack, or, when the depot
-    /// already holds its limit of full magazines
-    /// ([`depot_limit`](magazine::depot_limit)), emptied into the slabs.
+    /// Takes back a thread's magazine of class `k` (at thread exit, or
+    /// when a binding is flushed).
     pub(crate) fn return_magazine(&self, k: usize, m: NonNull<Magazine>) {
-        let c = &self.classes[k];
-        // SAFETY: the caller hands over a magazine of this class.
-        let len = unsafe { (*m.as_ptr()).len };
-        if len == 0 {
-            c.empty.push(m).ok();
-        } else if c.full.len_hint() < c.depot_limit {
-            c.full.push(m).ok();
-        } else {
-            self.empty_into_slabs(k, m);
-            c.empty.push(m).ok();
-        }
-    }
-
-    /// Frees every round of `m` into class `k`'s slabs.
-    fn empty_into_slabs(&self, k: usize, m: NonNull<Magazine>) {
-        let c = &self.classes[k];
-        c.cache.with(|s| {
-            // SAFETY: the magazine is the caller's; its rounds are free
-            // objects of this class, each held once.
-            let mag = unsafe { &mut *m.as_ptr() };
-            for &p in &mag.rounds[..mag.len as usize] {
-                // SAFETY: a free object of this class, not null.
-                if let Err(err) = unsafe { s.try_dealloc(NonNull::new_unchecked(p)) } {
-                    (self.hook)(&err);
-                }
-            }
-            mag.len = 0;
-        });
+        self.classes[k]
+            .depot
+            .give_back(m, &ClassSlabs { st: self, k });
     }
 
     fn trim(&self) {
         for (k, c) in self.classes.iter().enumerate() {
-            while let Some(m) = c.full.pop() {
-                self.empty_into_slabs(k, m);
-                c.empty.push(m).ok();
-            }
+            c.depot.trim(&ClassSlabs { st: self, k });
             c.cache.with(|s| s.reap());
         }
         self.large.with(Large::trim);
@@ -1038,6 +921,49 @@ impl ZoneState {
             unsafe { l.free(h) };
             Ok(())
         })
+    }
+}
+
+/// Class `k`'s slab cache and the zone's magazine cache, as a depot's
+/// source of objects and magazines.
+struct ClassSlabs<'a> {
+    st: &'a ZoneState,
+    k: usize,
+}
+
+impl Slabs for ClassSlabs<'_> {
+    fn fill(&self, m: &mut Magazine) -> bool {
+        self.st.classes[self.k].cache.with(|s| {
+            while m.len < m.cap {
+                match s.alloc() {
+                    Ok(p) => {
+                        m.rounds[m.len as usize] = p.as_ptr();
+                        m.len += 1;
+                    }
+                    Err(_) => break,
+                }
+            }
+        });
+        m.len > 0
+    }
+
+    fn drain(&self, m: &mut Magazine) {
+        self.st.classes[self.k].cache.with(|s| {
+            for &p in &m.rounds[..m.len as usize] {
+                // SAFETY: a free object of this class, not null, held once.
+                if let Err(err) = unsafe { s.try_dealloc(NonNull::new_unchecked(p)) } {
+                    (self.st.hook)(&err);
+                }
+            }
+        });
+        m.len = 0;
+    }
+
+    fn new_magazine(&self, rounds: usize) -> Option<NonNull<Magazine>> {
+        let mem = self.st.magazines.with(|s| s.alloc()).ok()?;
+        self.st.magazines_made.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: a fresh 512-byte block of the magazine cache.
+        Some(unsafe { Magazine::init(mem, rounds) })
     }
 }
 
