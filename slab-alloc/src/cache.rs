@@ -213,6 +213,11 @@ pub(crate) struct Geometry {
     /// Metadata at the slab start (`None`), or in records of this many
     /// bytes in separate metadata blocks.
     pub(crate) record: Option<usize>,
+    /// Offset from the header of the slab's per-object tag bytes, when the
+    /// cache has them: one byte per object that the slab layer zeroes when
+    /// it makes the slab and never touches again, for a layer above (the
+    /// shared caches' double-free check).
+    pub(crate) tags_off: Option<usize>,
 }
 
 /// The cache line size colouring steps by.
@@ -244,6 +249,7 @@ impl Geometry {
         object: Layout,
         slab_size: usize,
         out_of_line: bool,
+        tags: bool,
     ) -> Result<Geometry, usize> {
         let stride = object.pad_to_align().size();
         let align = object.align();
@@ -255,7 +261,8 @@ impl Geometry {
         };
         loop {
             let bitmap_off = (stack_off + cap * 4).next_multiple_of(size_of::<usize>());
-            let meta_end = bitmap_off + cap.div_ceil(WORD_BITS) * size_of::<usize>();
+            let bitmap_end = bitmap_off + cap.div_ceil(WORD_BITS) * size_of::<usize>();
+            let meta_end = if tags { bitmap_end + cap } else { bitmap_end };
             let record = meta_end.next_multiple_of(HEADER_ALIGN);
             let (first, fits) = if out_of_line {
                 // A record must fit in a metadata block beside its link.
@@ -284,6 +291,7 @@ impl Geometry {
                     colours: leftover / colour_step + 1,
                     colour_step,
                     record: out_of_line.then_some(record),
+                    tags_off: tags.then_some(bitmap_end),
                 });
             }
             cap -= 1;
@@ -713,6 +721,11 @@ impl<B: UntypedObjectAlloc> Cache<B> {
                 0,
                 (g.capacity as usize).div_ceil(WORD_BITS) * size_of::<usize>(),
             );
+            if let Some(tags) = g.tags_off {
+                slab.cast::<u8>()
+                    .add(tags)
+                    .write_bytes(0, g.capacity as usize);
+            }
         }
         self.register(base, slab);
         Ok(slab)

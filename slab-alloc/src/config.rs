@@ -67,6 +67,7 @@ pub struct SlabBuilder {
     type_stable: bool,
     out_of_line: bool,
     colouring: bool,
+    tags: bool,
 }
 
 impl SlabBuilder {
@@ -86,6 +87,7 @@ impl SlabBuilder {
             type_stable: false,
             out_of_line: false,
             colouring: true,
+            tags: false,
         }
     }
 
@@ -233,6 +235,33 @@ impl SlabBuilder {
         self
     }
 
+    /// The slab size asked for, if any.
+    #[cfg(feature = "zone")]
+    pub(crate) const fn requested_slab_size(&self) -> Option<usize> {
+        self.slab_size
+    }
+
+    /// The layout asked for, if any.
+    #[cfg(feature = "zone")]
+    pub(crate) const fn requested_layout(&self) -> Option<Layout> {
+        self.layout
+    }
+
+    /// The error hook.
+    #[cfg(feature = "zone")]
+    pub(crate) const fn hook(&self) -> ErrorHook {
+        self.hook
+    }
+
+    /// Gives every slab a tag byte per object in its metadata, zeroed when
+    /// the slab is made and otherwise left to the layer above (the shared
+    /// caches mark which objects their users hold).
+    #[cfg(feature = "zone")]
+    pub(crate) const fn object_tags(mut self, on: bool) -> Self {
+        self.tags = on;
+        self
+    }
+
     fn geometry(&self, object: Layout, backing: Layout) -> Result<Geometry, ConfigError> {
         let slab_size = self.slab_size.unwrap_or(backing.size());
         if object.size() == 0 {
@@ -258,7 +287,7 @@ impl SlabBuilder {
                 needed,
             });
         }
-        Geometry::new(object, slab_size, self.out_of_line)
+        Geometry::new(object, slab_size, self.out_of_line, self.tags)
             .map(|g| if self.colouring { g } else { g.uncoloured() })
             .map_err(|fits| ConfigError::TooFewObjects { fits, slab_size })
     }

@@ -24,6 +24,16 @@ use core::fmt;
 pub enum ConfigError {
     /// An untyped cache was built without [`SlabBuilder::layout`](crate::SlabBuilder::layout).
     NoLayout,
+    /// A shared cache's objects are larger than 256 KiB or aligned above a
+    /// page.
+    TooLargeForShared {
+        /// The object size.
+        size: usize,
+        /// The object alignment.
+        align: usize,
+    },
+    /// The memory for a shared cache's state could not be mapped.
+    OutOfMemory,
     /// Objects of size zero are not supported: they need no memory.
     ZeroSizeObject,
     /// The slab size is not a power of two, so a slab cannot be aligned to it
@@ -68,6 +78,11 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             ConfigError::NoLayout => f.write_str("no object layout was given"),
+            ConfigError::TooLargeForShared { size, align } => write!(
+                f,
+                "a shared cache takes objects of at most 256 KiB aligned to at most a page, not {size} bytes aligned to {align}"
+            ),
+            ConfigError::OutOfMemory => f.write_str("no memory for the cache's state"),
             ConfigError::ZeroSizeObject => f.write_str("zero-size objects are not supported"),
             ConfigError::SlabSizeNotPowerOfTwo { slab_size } => {
                 write!(f, "slab size {slab_size} is not a power of two")

@@ -144,8 +144,8 @@ pub use typed::SlabAlloc;
 pub use untyped::UntypedSlabAlloc;
 #[cfg(feature = "zone")]
 pub use zone::{
-    ClassStats, LARGE_CACHE_BLOCKS, LARGE_CACHE_BYTES, LARGE_DECAY, LargeStats, SlabMalloc,
-    ZoneStats,
+    ClassStats, LARGE_CACHE_BLOCKS, LARGE_CACHE_BYTES, LARGE_DECAY, LargeStats, SharedSlabAlloc,
+    SharedUntypedSlabAlloc, SlabMalloc, ZoneStats,
 };
 
 /// The README's examples, run as doc tests so they cannot go stale.

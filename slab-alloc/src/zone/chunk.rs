@@ -123,6 +123,23 @@ pub(crate) struct ChunkHeader {
 
 const _: () = assert!(size_of::<ChunkHeader>() <= PAGE);
 
+impl ChunkHeader {
+    /// The base of the slab that holds `addr`, from the chunk's slot
+    /// information.
+    ///
+    /// # Safety
+    ///
+    /// `chunk` is a mapped chunk of slabs and `addr` lies in one of its live
+    /// slabs.
+    #[inline]
+    pub(crate) unsafe fn slab_base(chunk: *const ChunkHeader, addr: usize) -> usize {
+        let slot = (addr - chunk as usize) / SLOT;
+        // SAFETY: the caller's chunk; the slot array is atomic.
+        let info = unsafe { (*chunk).slots[slot].load(Ordering::Acquire) };
+        chunk as usize + ((info >> 8) & 0xff) as usize * SLOT
+    }
+}
+
 /// Where a small object's slab is, as the chunk header records it.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SlabSlot {

@@ -66,6 +66,19 @@ pub(crate) const fn depot_limit(k: usize) -> usize {
 }
 /// How many zones a thread keeps magazines for at once.
 pub(crate) const BINDINGS: usize = 2;
+/// How many shared object caches a thread keeps magazines for at once.
+pub(crate) const OBJ_BINDINGS: usize = 16;
+
+/// Where a thread's magazine of a shared object cache goes back to: the
+/// cache's core, and the function that takes the magazine.
+#[derive(Clone, Copy)]
+pub(crate) struct Owner {
+    pub(crate) core: *const (),
+    /// # Safety
+    /// `core` is the live core the binding was made for; the magazine is
+    /// one of its own, handed over.
+    pub(crate) give_back: unsafe fn(*const (), NonNull<Magazine>),
+}
 
 /// An array of free objects of one class.
 #[repr(C)]
@@ -272,14 +285,24 @@ impl Depot {
         }
     }
 
-    /// A magazine filled from the slabs.
+    /// A magazine filled from the slabs. If filling panics (a typed
+    /// cache's constructor), the emptied magazine goes back to the depot.
     fn filled(&self, slabs: &impl Slabs) -> Option<NonNull<Magazine>> {
+        struct Back<'a>(&'a MagStack, Option<NonNull<Magazine>>);
+        impl Drop for Back<'_> {
+            fn drop(&mut self) {
+                if let Some(m) = self.1 {
+                    self.0.push(m).ok();
+                }
+            }
+        }
         let m = self.empty_magazine(slabs)?;
+        let mut back = Back(&self.empty, Some(m));
         // SAFETY: a magazine nobody else holds.
         if slabs.fill(unsafe { &mut *m.as_ptr() }) {
+            back.1 = None;
             Some(m)
         } else {
-            self.empty.push(m).ok();
             None
         }
     }
@@ -369,6 +392,11 @@ pub(crate) struct ThreadCache {
     ids: [AtomicU64; BINDINGS],
     zones: [*const super::ZoneState; BINDINGS],
     mags: [Mags; BINDINGS],
+    /// Bindings to shared object caches: one magazine pair each, in slot
+    /// `id % OBJ_BINDINGS` (a collision flushes the older binding).
+    obj_ids: [AtomicU64; OBJ_BINDINGS],
+    obj_owners: [Option<Owner>; OBJ_BINDINGS],
+    obj_pairs: [MagPair; OBJ_BINDINGS],
     /// Every thread cache ever made, linked for zones that drop.
     all_next: *mut ThreadCache,
     /// The free list of caches of exited threads.
@@ -428,26 +456,7 @@ pub(crate) fn binding(id: u64) -> Option<&'static mut Mags> {
 /// thread cache can be made.
 #[cold]
 pub(crate) fn bind(id: u64, zone: *const super::ZoneState) -> Option<&'static mut Mags> {
-    let mut tc = CURRENT.with(Cell::get);
-    if tc as usize == DEAD {
-        return None;
-    }
-    if tc.is_null() {
-        tc = acquire()?;
-        CURRENT.with(|c| c.set(tc));
-        let key = KEY.get_or_init(|| {
-            let mut key: libc::pthread_key_t = 0;
-            // SAFETY: `thread_exit` has the signature a key destructor
-            // needs; `key` is written by the call.
-            let rc = unsafe { libc::pthread_key_create(&mut key, Some(thread_exit)) };
-            (rc == 0).then_some(key)
-        });
-        if let Some(key) = *key {
-            // SAFETY: a key this process created; the value is the
-            // thread's cache, which the destructor receives.
-            unsafe { libc::pthread_setspecific(key, tc.cast()) };
-        }
-    }
+    let tc = current_or_new()?;
     // SAFETY: this thread's live cache: ids through shared references, the
     // rest through this thread's own raw pointer.
     unsafe {
@@ -473,6 +482,155 @@ const EMPTY_MAGS: Mags = [MagPair {
     loaded: SENTINEL_PTR,
     previous: SENTINEL_PTR,
 }; CLASSES];
+
+/// This thread's cache, made (and its exit destructor registered) on first
+/// use; `None` once the thread is exiting or if none can be made.
+fn current_or_new() -> Option<*mut ThreadCache> {
+    let mut tc = CURRENT.with(Cell::get);
+    if tc as usize == DEAD {
+        return None;
+    }
+    if tc.is_null() {
+        tc = acquire()?;
+        CURRENT.with(|c| c.set(tc));
+        let key = KEY.get_or_init(|| {
+            let mut key: libc::pthread_key_t = 0;
+            // SAFETY: `thread_exit` has the signature a key destructor
+            // needs; `key` is written by the call.
+            let rc = unsafe { libc::pthread_key_create(&mut key, Some(thread_exit)) };
+            (rc == 0).then_some(key)
+        });
+        if let Some(key) = *key {
+            // SAFETY: a key this process created; the value is the
+            // thread's cache, which the destructor receives.
+            unsafe { libc::pthread_setspecific(key, tc.cast()) };
+        }
+    }
+    Some(tc)
+}
+
+/// This thread's magazine pair for the shared cache with `id`, if bound.
+#[inline]
+pub(crate) fn obj_binding(id: u64) -> Option<&'static mut MagPair> {
+    let tc = CURRENT.with(Cell::get);
+    if (tc as usize) <= DEAD {
+        return None;
+    }
+    let i = (id % OBJ_BINDINGS as u64) as usize;
+    // SAFETY: a live `ThreadCache` of this thread; ids are shared atomics,
+    // the pair is this thread's own while the id is the cache's.
+    unsafe {
+        if (*tc).obj_ids[i].load(Ordering::Relaxed) == id {
+            Some(&mut *ptr::addr_of_mut!((*tc).obj_pairs[i]))
+        } else {
+            None
+        }
+    }
+}
+
+/// Binds this thread to the shared cache with `id`, flushing whatever
+/// binding held its slot. `None` once the thread is exiting.
+#[cold]
+pub(crate) fn obj_bind(id: u64, owner: Owner) -> Option<&'static mut MagPair> {
+    let tc = current_or_new()?;
+    let i = (id % OBJ_BINDINGS as u64) as usize;
+    // SAFETY: this thread's live cache; the slot is free after the flush
+    // (which waits out a dropping cache that is taking it).
+    unsafe {
+        flush_obj(tc, i);
+        (*tc).obj_owners[i] = Some(owner);
+        let pair = &mut *ptr::addr_of_mut!((*tc).obj_pairs[i]);
+        *pair = MagPair {
+            loaded: SENTINEL_PTR,
+            previous: SENTINEL_PTR,
+        };
+        (*tc).obj_ids[i].store(id, Ordering::Release);
+        Some(pair)
+    }
+}
+
+/// Gives the magazines of object binding `i` of `tc` back to their cache
+/// and frees the binding. Run by the owning thread (a collision, its
+/// exit) or by a dropping cache; whoever marks the id busy first does it,
+/// and the other waits.
+///
+/// # Safety
+///
+/// `tc` is a live thread cache. If the caller is not its thread, the
+/// binding's cache is the caller's own, being dropped.
+unsafe fn flush_obj(tc: *mut ThreadCache, i: usize) {
+    // SAFETY: the ids are shared atomics.
+    let ids = unsafe { &(*tc).obj_ids };
+    loop {
+        let id = ids[i].load(Ordering::Acquire);
+        if id == 0 {
+            return;
+        }
+        if id & BUSY != 0 {
+            core::hint::spin_loop();
+            continue;
+        }
+        if ids[i]
+            .compare_exchange(id, id | BUSY, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
+            break;
+        }
+    }
+    // SAFETY: marked busy by us: no one else touches the binding, and its
+    // cache is alive (a dropping cache waits for busy bindings, or is the
+    // caller).
+    unsafe { give_back_obj(tc, i) };
+    ids[i].store(0, Ordering::Release);
+}
+
+/// Hands both magazines of object binding `i` to its owner.
+///
+/// # Safety
+///
+/// The caller marked the binding busy; its owner is alive.
+unsafe fn give_back_obj(tc: *mut ThreadCache, i: usize) {
+    // SAFETY: the caller's busy binding: its owner and pair are stable.
+    unsafe {
+        let pair = &mut *ptr::addr_of_mut!((*tc).obj_pairs[i]);
+        if let Some(owner) = (*tc).obj_owners[i] {
+            for m in [pair.loaded, pair.previous] {
+                if let Some(m) = NonNull::new(m).filter(|m| m.as_ptr() != sentinel()) {
+                    (owner.give_back)(owner.core, m);
+                }
+            }
+        }
+        pair.loaded = SENTINEL_PTR;
+        pair.previous = SENTINEL_PTR;
+    }
+}
+
+/// Takes every thread's binding to the shared cache with `id` and gives
+/// its magazines back to the cache (which is dropping). Waits out a flush
+/// in progress by the binding's thread.
+pub(crate) fn take_everywhere(id: u64) {
+    let i = (id % OBJ_BINDINGS as u64) as usize;
+    let mut tc = ALL.load(Ordering::Acquire);
+    while !tc.is_null() {
+        // SAFETY: thread caches are never freed; the ids are atomics.
+        let ids = unsafe { &(*tc).obj_ids };
+        loop {
+            match ids[i].compare_exchange(id, id | BUSY, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => {
+                    // SAFETY: marked busy by us; the cache (ours) is alive
+                    // until this returns.
+                    unsafe { give_back_obj(tc, i) };
+                    ids[i].store(0, Ordering::Release);
+                    break;
+                }
+                Err(now) if now == id | BUSY => core::hint::spin_loop(),
+                Err(_) => break,
+            }
+        }
+        // SAFETY: as above; `all_next` never changes once published.
+        tc = unsafe { (*tc).all_next };
+    }
+}
 
 /// A thread cache for a new thread: one from an exited thread, or a new
 /// mapping.
@@ -563,6 +721,10 @@ extern "C" fn thread_exit(tc: *mut libc::c_void) {
     for i in 0..BINDINGS {
         // SAFETY: the value `bind` set: this thread's live cache.
         unsafe { flush(tc, i) };
+    }
+    for i in 0..OBJ_BINDINGS {
+        // SAFETY: as above.
+        unsafe { flush_obj(tc, i) };
     }
     FREE.with(|f| {
         // SAFETY: the exiting thread's cache, no longer used by it.

@@ -5,6 +5,7 @@
 mod chunk;
 mod classes;
 mod magazine;
+mod objects;
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::fmt;
@@ -25,6 +26,7 @@ use classes::{CLASSES, MAX_SMALL, MAX_SMALL_ALIGN, NAMES, SIZES};
 use magazine::{Depot, Magazine, Mags, Slabs};
 
 pub use chunk::{LARGE_CACHE_BLOCKS, LARGE_CACHE_BYTES, LARGE_DECAY};
+pub use objects::{SharedSlabAlloc, SharedUntypedSlabAlloc};
 
 /// The class id the chunk headers give the magazines' own slabs.
 const MAGAZINE_CLASS: usize = CLASSES;

@@ -11,6 +11,7 @@ mod child;
 mod collections;
 mod conformance;
 mod memory;
+mod shared;
 mod threads;
 
 use std::cell::RefCell;

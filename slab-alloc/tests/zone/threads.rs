@@ -126,13 +126,17 @@ fn ten_thousand_short_threads_do_not_grow_the_zone() {
         }
     };
     run(1000);
+    // The depots may hold up to about 128 KiB per class, more or less of
+    // it depending on which threads exited last: trimmed, what is left is
+    // what the slabs keep.
+    zone.trim();
     let after_1k = zone.stats();
     run(9000);
+    zone.trim();
     let after_10k = zone.stats();
     assert!(recorded().is_empty());
-    // Exited threads' magazines went back: nothing is live but what the
-    // depots hold, and the slabs held after 10,000 threads are about what
-    // they were after 1,000.
+    // Exited threads' magazines went back: nothing is live, and the slabs
+    // held after 10,000 threads are about what they were after 1,000.
     assert!(
         after_10k.small_bytes_held() <= after_1k.small_bytes_held() + (1 << 20),
         "held {} bytes after 1,000 threads, {} after 10,000",
@@ -146,8 +150,7 @@ fn ten_thousand_short_threads_do_not_grow_the_zone() {
         after_10k.magazines
     );
     assert_eq!(after_10k.chunks, after_1k.chunks);
-    zone.trim();
-    assert_eq!(zone.stats().live_bytes(), 0);
+    assert_eq!(after_10k.live_bytes(), 0);
 }
 
 /// A zone handed to another thread by address, so that it can be dropped
