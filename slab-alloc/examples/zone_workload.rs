@@ -9,7 +9,8 @@
 //! allocator's and not the program's): `pairs` (one thread, 8-512 B
 //! alloc/free pairs, 20 million), `churn` (2 threads, 100,000 live blocks
 //! each, 4 million replacements each), `producer-consumer` (2 threads, 4
-//! million blocks through a ring of 65,536). Allocators: `slab-malloc`,
+//! million blocks through a ring of 4,096, so that at most about 1 MiB is
+//! in flight and the peak is the allocator's own). Allocators: `slab-malloc`,
 //! `glibc`, `mimalloc`, `jemalloc`. Prints one line: shape, allocator,
 //! seconds, peak RSS in KiB (`VmHWM`).
 
@@ -30,7 +31,7 @@ fn run<A: GlobalAlloc + Sync>(shape: &str, a: &A) -> f64 {
     match shape {
         "pairs" => shapes::pairs(a, &shapes::pair_sizes(), 20_000),
         "churn" => shapes::churn(a, 2, 100_000, 4_000_000),
-        "producer-consumer" => shapes::producer_consumer(a, 4_000_000, 65_536),
+        "producer-consumer" => shapes::producer_consumer(a, 4_000_000, 4_096),
         other => {
             eprintln!("unknown shape {other:?}: pairs, churn or producer-consumer");
             std::process::exit(2);
