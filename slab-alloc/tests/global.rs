@@ -16,6 +16,10 @@
 //! mappings aligned to 64 KiB, which need the `PROT_NONE` reservations Miri
 //! does not emulate, and the global allocator serves the whole binary.
 
+#[cfg(not(miri))]
+#[path = "common/deadline.rs"]
+mod deadline;
+
 fn main() {
     #[cfg(not(miri))]
     on_slabs::run();
@@ -94,18 +98,6 @@ mod on_slabs {
         classes: [const { OnceLock::new() }; CLASSES.len()],
     };
 
-    /// Arms the deadline; run by the dynamic loader before std's runtime.
-    extern "C" fn arm_deadline() {
-        // SAFETY: `alarm` has no preconditions; SIGALRM's default action ends
-        // the process, which is what a hang here must do.
-        unsafe { libc::alarm(DEADLINE_SECONDS) };
-    }
-
-    const DEADLINE_SECONDS: libc::c_uint = 60;
-
-    #[used]
-    #[unsafe(link_section = ".init_array")]
-    static ARM_DEADLINE: extern "C" fn() = arm_deadline;
 
     pub(crate) fn run() {
         let rounds = 2_000;

@@ -12,6 +12,10 @@
 //! Not under Miri, where `main` only says so: the zone's chunks are 4 MiB
 //! aligned mappings, which need reservations Miri does not emulate.
 
+#[cfg(not(miri))]
+#[path = "common/deadline.rs"]
+mod deadline;
+
 fn main() {
     #[cfg(not(miri))]
     on_zone::run();
@@ -30,18 +34,6 @@ mod on_zone {
     #[global_allocator]
     static GLOBAL: SlabMalloc = SlabMalloc::new();
 
-    /// Arms the deadline; run by the dynamic loader before std's runtime.
-    extern "C" fn arm_deadline() {
-        // SAFETY: `alarm` has no preconditions; SIGALRM's default action ends
-        // the process, which is what a hang here must do.
-        unsafe { libc::alarm(DEADLINE_SECONDS) };
-    }
-
-    const DEADLINE_SECONDS: libc::c_uint = 120;
-
-    #[used]
-    #[unsafe(link_section = ".init_array")]
-    static ARM_DEADLINE: extern "C" fn() = arm_deadline;
 
     pub(crate) fn run() {
         let rounds = 3_000;

@@ -7,6 +7,7 @@
 #![cfg(not(miri))]
 
 mod checks;
+#[path = "../all/child.rs"]
 mod child;
 mod collections;
 mod conformance;
