@@ -98,7 +98,6 @@ mod on_slabs {
         classes: [const { OnceLock::new() }; CLASSES.len()],
     };
 
-
     pub(crate) fn run() {
         let rounds = 2_000;
         let (tx, rx) = mpsc::channel::<Vec<String>>();

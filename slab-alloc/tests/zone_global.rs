@@ -34,7 +34,6 @@ mod on_zone {
     #[global_allocator]
     static GLOBAL: SlabMalloc = SlabMalloc::new();
 
-
     pub(crate) fn run() {
         let rounds = 3_000;
         let (tx, rx) = mpsc::channel::<Vec<String>>();

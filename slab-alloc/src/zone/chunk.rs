@@ -320,7 +320,7 @@ impl Chunks {
 /// The backing of one class's slab cache: slabs of one or four slots from
 /// the zone's chunks, tagged with the class.
 pub(crate) struct ClassPages {
-    pub(crate) chunks: *const crate::Locked<Chunks>,
+    pub(crate) chunks: *const super::lock::ZoneLocked<Chunks>,
     pub(crate) class: usize,
     pub(crate) slots: usize,
 }

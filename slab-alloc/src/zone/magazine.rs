@@ -42,6 +42,7 @@ use bagpipe::{PopError, PushError, SharedWeakBag};
 use mmap_alloc::MapAlloc;
 
 use super::classes::CLASSES;
+use super::lock::ZoneLocked;
 
 /// The most objects a magazine holds: what fits in 512 bytes with its
 /// header.
@@ -410,10 +411,10 @@ static ALL: AtomicPtr<ThreadCache> = AtomicPtr::new(ptr::null_mut());
 struct FreeList(*mut ThreadCache);
 // SAFETY: the list is only touched under its lock.
 unsafe impl Send for FreeList {}
-static FREE: crate::Locked<FreeList> = crate::Locked::new(FreeList(ptr::null_mut()));
+static FREE: ZoneLocked<FreeList> = ZoneLocked::new(FreeList(ptr::null_mut()));
 
 /// The lock of the free list of thread caches, for a `fork`.
-pub(crate) fn free_list_lock() -> &'static crate::SpinLock {
+pub(crate) fn free_list_lock() -> &'static super::lock::YieldLock {
     FREE.raw()
 }
 

@@ -4,6 +4,7 @@
 
 mod chunk;
 mod classes;
+mod lock;
 mod magazine;
 mod objects;
 
@@ -19,10 +20,11 @@ use object_alloc::UntypedObjectAlloc;
 
 use crate::cache::Divisor;
 use crate::error::{ErrorHook, FreeError, FreeErrorKind, abort_on_error};
-use crate::{Locked, SlabBuilder, Stats, UntypedSlabAlloc};
+use crate::{SlabBuilder, Stats, UntypedSlabAlloc};
 
 use chunk::{ChunkHeader, Chunks, ClassPages, Found, Large, LargeFreeError};
 use classes::{CLASSES, MAX_SMALL, MAX_SMALL_ALIGN, NAMES, SIZES};
+use lock::ZoneLocked;
 use magazine::{Depot, Magazine, Mags, Slabs};
 
 pub use chunk::{LARGE_CACHE_BLOCKS, LARGE_CACHE_BYTES, LARGE_DECAY};
@@ -45,7 +47,7 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// - **Size classes.** 96 classes from 16 bytes to 256 KiB: 16 bytes apart
 ///   up to 128, then eight per doubling, so a request above 128 bytes
 ///   wastes less than 12.5% of itself and one below at most 15 bytes. Each
-///   class is an [`UntypedSlabAlloc`] behind a [`SpinLock`](crate::SpinLock), over
+///   class is an [`UntypedSlabAlloc`] behind a lock (spinning, then yielding the CPU), over
 ///   slabs of 64 KiB (up to 4 KiB objects), 256 KiB (to 32 KiB), 1 MiB (to
 ///   128 KiB) or 2 MiB, carved from 4 MiB chunks.
 ///   A class's objects are aligned to the largest power of two dividing
@@ -132,7 +134,7 @@ const MAKING: usize = 1;
 /// One size class.
 #[repr(align(128))]
 struct Class {
-    cache: Locked<UntypedSlabAlloc<ClassPages>>,
+    cache: ZoneLocked<UntypedSlabAlloc<ClassPages>>,
     /// The depot: full magazines and empty ones.
     depot: Depot,
     size: usize,
@@ -148,10 +150,10 @@ pub(crate) struct ZoneState {
     id: u64,
     secret: usize,
     hook: ErrorHook,
-    chunks: Locked<Chunks>,
-    large: Locked<Large>,
+    chunks: ZoneLocked<Chunks>,
+    large: ZoneLocked<Large>,
     /// Magazines: 512-byte objects of a type-stable cache.
-    magazines: Locked<UntypedSlabAlloc<ClassPages>>,
+    magazines: ZoneLocked<UntypedSlabAlloc<ClassPages>>,
     /// Magazines made, for statistics.
     magazines_made: AtomicUsize,
     classes: [Class; CLASSES],
@@ -645,8 +647,8 @@ impl ZoneState {
             ptr::addr_of_mut!((*st).id).write(NEXT_ID.fetch_add(1, Ordering::Relaxed));
             ptr::addr_of_mut!((*st).secret).write(secret | 1);
             ptr::addr_of_mut!((*st).hook).write(hook);
-            ptr::addr_of_mut!((*st).chunks).write(Locked::new(Chunks::new(key)));
-            ptr::addr_of_mut!((*st).large).write(Locked::new(Large::new(key)));
+            ptr::addr_of_mut!((*st).chunks).write(ZoneLocked::new(Chunks::new(key)));
+            ptr::addr_of_mut!((*st).large).write(ZoneLocked::new(Large::new(key)));
             ptr::addr_of_mut!((*st).magazines_made).write(AtomicUsize::new(0));
             let chunks = ptr::addr_of!((*st).chunks);
             let pages = |class, slots| ClassPages {
@@ -660,7 +662,7 @@ impl ZoneState {
                 .error_hook(hook)
                 .build_untyped(pages(MAGAZINE_CLASS, 1))
                 .ok()?;
-            ptr::addr_of_mut!((*st).magazines).write(Locked::new(mags));
+            ptr::addr_of_mut!((*st).magazines).write(ZoneLocked::new(mags));
             for k in 0..CLASSES {
                 let layout = Layout::from_size_align(SIZES[k], classes::class_align(k)).ok()?;
                 let slab = classes::slab_size(k);
@@ -674,7 +676,7 @@ impl ZoneState {
                 let per_slab = cache.objects_per_slab();
                 let first = cache.core.geometry().fixed_first()?;
                 ptr::addr_of_mut!((*st).classes[k]).write(Class {
-                    cache: Locked::new(cache),
+                    cache: ZoneLocked::new(cache),
                     depot: Depot::new(classes::magazine_capacity(k), magazine::depot_limit(k)),
                     size: SIZES[k],
                     div: Divisor::new(SIZES[k]),

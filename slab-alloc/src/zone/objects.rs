@@ -24,11 +24,12 @@ use object_alloc::{
 };
 
 use super::chunk::{self, ChunkHeader, Chunks, ClassPages, Found, SLOT};
+use super::lock::ZoneLocked;
 use super::magazine::{self, Depot, Magazine, Owner, Slabs};
 use super::{MAGAZINE_CLASS, NEXT_ID};
 use crate::cache::{Divisor, Geometry};
 use crate::error::{ConfigError, ErrorHook, FreeError, FreeErrorKind};
-use crate::{Locked, SlabAlloc, SlabBuilder, Stats, UntypedSlabAlloc};
+use crate::{SlabAlloc, SlabBuilder, Stats, UntypedSlabAlloc};
 
 /// The chunk-header class of a shared cache's slabs.
 const OBJECT_CLASS: usize = 0xfe;
@@ -94,9 +95,9 @@ struct Core<C> {
     id: u64,
     hook: ErrorHook,
     name: &'static str,
-    chunks: Locked<Chunks>,
-    inner: Locked<C>,
-    magazines: Locked<UntypedSlabAlloc<ClassPages>>,
+    chunks: ZoneLocked<Chunks>,
+    inner: ZoneLocked<C>,
+    magazines: ZoneLocked<UntypedSlabAlloc<ClassPages>>,
     depot: Depot,
     first: usize,
     stride: usize,
@@ -136,7 +137,7 @@ impl<C: Inner> Core<C> {
         // once before anything reads it, and on failure the mapping is
         // released with only the chunks (nothing mapped yet) dropped.
         unsafe {
-            ptr::addr_of_mut!((*core).chunks).write(Locked::new(Chunks::new(key)));
+            ptr::addr_of_mut!((*core).chunks).write(ZoneLocked::new(Chunks::new(key)));
             let chunks = ptr::addr_of!((*core).chunks);
             let pages = |class, slots| ClassPages {
                 chunks,
@@ -183,8 +184,8 @@ impl<C: Inner> Core<C> {
             ptr::addr_of_mut!((*core).div).write(Divisor::new(g.stride));
             ptr::addr_of_mut!((*core).per_slab).write(g.capacity as usize);
             ptr::addr_of_mut!((*core).tags).write(tags);
-            ptr::addr_of_mut!((*core).inner).write(Locked::new(inner));
-            ptr::addr_of_mut!((*core).magazines).write(Locked::new(mags));
+            ptr::addr_of_mut!((*core).inner).write(ZoneLocked::new(inner));
+            ptr::addr_of_mut!((*core).magazines).write(ZoneLocked::new(mags));
             ptr::addr_of_mut!((*core).depot).write(Depot::new(
                 rounds,
                 (magazine::DEPOT_BYTES / (g.stride * rounds)).clamp(2, 16),
