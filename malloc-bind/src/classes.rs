@@ -7,8 +7,9 @@
 //! class is caught: the process stops with a message naming both classes
 //! and the address.
 //!
-//! The C header is `include/malloc_bind.h`; [`export_class_api!`]
-//! (crate::export_class_api) exports these functions as `slab_class_*`.
+//! The C header is `include/malloc_bind.h`;
+//! [`export_class_api!`](crate::export_class_api) exports these functions as
+//! `slab_class_*`.
 //!
 //! ```
 //! use malloc_bind::classes;

@@ -148,7 +148,8 @@ pub use zone::{
     SharedUntypedSlabAlloc, SlabMalloc, ZoneStats,
 };
 
-/// The README's examples, run as doc tests so they cannot go stale.
-#[cfg(doctest)]
+/// The README's examples, run as doc tests so they cannot go stale (they
+/// use the zone, so with it).
+#[cfg(all(doctest, feature = "zone"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
