@@ -28,12 +28,12 @@
 use core::alloc::Layout;
 use core::ffi::{CStr, c_void};
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Once, OnceLock};
 
 use mmap_alloc::{MapAlloc, MapUntyped};
 use object_alloc::UntypedObjectAlloc;
-use slab_alloc::{Locked, SlabBuilder, UntypedSlabAlloc, slab_layout_for};
+use slab_alloc::{Locked, RawLock, SlabBuilder, UntypedSlabAlloc, slab_layout_for};
 
 use crate::set_errno;
 
@@ -92,6 +92,11 @@ pub fn register(
     if size == 0 {
         return Err(RegisterError::Invalid);
     }
+    FORK_HANDLERS.call_once(|| {
+        // SAFETY: the handlers are `extern "C" fn()`s of this library,
+        // which lives as long as the process forks.
+        unsafe { libc::pthread_atfork(Some(prepare_fork), Some(after_fork), Some(after_fork)) };
+    });
     let id = NEXT.fetch_add(1, Ordering::Relaxed);
     if id >= MAX_CLASSES {
         NEXT.fetch_sub(1, Ordering::Relaxed);
@@ -132,6 +137,42 @@ fn copy_name(name: &str) -> Option<&'static str> {
             p.as_ptr(),
             name.len(),
         )))
+    }
+}
+
+/// The classes' `fork` handlers, registered with the first class.
+static FORK_HANDLERS: Once = Once::new();
+
+/// Which classes [`prepare_fork`] locked: the ones registered by then (a
+/// class registered while the fork is under way is not locked, and so not
+/// unlocked either).
+static HELD_FOR_FORK: [AtomicBool; MAX_CLASSES] = [const { AtomicBool::new(false) }; MAX_CLASSES];
+
+/// Takes every class's lock before a `fork`, so that the child finds them
+/// free (a class in use by another thread at the fork would stay locked in
+/// the child forever). Prepare handlers run in the reverse order of
+/// registration, so these run before the `malloc`'s own (registered at
+/// load time): class locks are taken first, as a class nests the slab
+/// registry's lock inside its own.
+extern "C" fn prepare_fork() {
+    for (class, held) in CLASSES.iter().zip(&HELD_FOR_FORK) {
+        if let Some(class) = class.get() {
+            class.cache.raw_lock().lock();
+            held.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Releases what [`prepare_fork`] took, in the parent and in the child.
+extern "C" fn after_fork() {
+    for (class, held) in CLASSES.iter().zip(&HELD_FOR_FORK) {
+        if held.swap(false, Ordering::Relaxed) {
+            if let Some(class) = class.get() {
+                // SAFETY: `prepare_fork` took this lock in this thread (in
+                // the child, the thread that forked) and marked it.
+                unsafe { class.cache.raw_lock().unlock() };
+            }
+        }
     }
 }
 

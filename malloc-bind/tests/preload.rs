@@ -265,9 +265,14 @@ fn the_library_works_when_loaded_with_dlopen() {
     assert!(stdout.contains("dlopen: ok"));
 }
 
-/// The class program, linked as `how` says, run without preloading.
+/// The class program, linked with `link`, run without preloading.
 fn class_program(out_name: &str, link: &[&str], args: &[&str]) -> Output {
-    let exe = compile("classes", out_name, link);
+    class_program_named("classes", out_name, link, args)
+}
+
+/// `tests/c/<source>.c`, linked with `link`, run without preloading.
+fn class_program_named(source: &str, out_name: &str, link: &[&str], args: &[&str]) -> Output {
+    let exe = compile(source, out_name, link);
     run(&exe, args, None, &[])
 }
 
@@ -299,6 +304,20 @@ fn class_api_through_static_linking() {
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}{stderr}");
     assert!(stdout.contains("classes: ok"));
+}
+
+#[test]
+fn fork_while_other_threads_use_a_class() {
+    let lib = library("libslabclass.a");
+    let out = class_program_named(
+        "class_fork",
+        "class-fork",
+        &[lib.to_str().unwrap(), "-lm"],
+        &[],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("class_fork: ok"));
 }
 
 #[test]

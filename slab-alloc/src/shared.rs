@@ -404,10 +404,25 @@ impl<C, L: RawLock> Locked<C, L> {
 }
 
 impl<C, L> Locked<C, L> {
-    /// The raw lock, for holding it across a `fork` (the zone's
-    /// [`prepare_fork`](crate::SlabMalloc::prepare_fork)).
-    #[cfg(feature = "zone")]
-    pub(crate) fn raw(&self) -> &L {
+    /// The lock itself, for holding it across a stretch of code that a
+    /// closure cannot wrap, such as from a `pthread_atfork` prepare handler
+    /// to the parent and child handlers (take it with [`RawLock::lock`],
+    /// release it with [`RawLock::unlock`]). While it is held, [`with`]
+    /// waits.
+    ///
+    /// ```
+    /// use slab_alloc::{Locked, RawLock, SpinLock};
+    ///
+    /// let shared = Locked::<u32, SpinLock>::new(1);
+    /// shared.raw_lock().lock();
+    /// // … a fork would happen here, with no call inside the cache …
+    /// // SAFETY: taken just above by this thread.
+    /// unsafe { shared.raw_lock().unlock() };
+    /// assert_eq!(shared.with(|n| *n), 1);
+    /// ```
+    ///
+    /// [`with`]: Locked::with
+    pub fn raw_lock(&self) -> &L {
         &self.lock
     }
 

@@ -24,12 +24,16 @@ static void *churn(void *arg) {
 }
 
 int main(void) {
+    /* A child left blocking on a lock would hang the test run: die instead. */
+    alarm(60);
     pthread_t th[2];
     for (int t = 0; t < 2; t++) CHECK(pthread_create(&th[t], NULL, churn, NULL) == 0);
     for (int f = 0; f < 100; f++) {
         pid_t pid = fork();
         CHECK(pid >= 0);
         if (pid == 0) {
+            /* Alarms are not inherited: the child arms its own. */
+            alarm(20);
             for (int i = 0; i < 2000; i++) {
                 char *p = malloc(1 + (size_t)i * 13 % 5000);
                 if (!p) _exit(3);

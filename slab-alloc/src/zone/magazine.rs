@@ -415,7 +415,7 @@ static FREE: ZoneLocked<FreeList> = ZoneLocked::new(FreeList(ptr::null_mut()));
 
 /// The lock of the free list of thread caches, for a `fork`.
 pub(crate) fn free_list_lock() -> &'static super::lock::YieldLock {
-    FREE.raw()
+    FREE.raw_lock()
 }
 
 /// The thread's cache after its exit flush: everything goes to the slab

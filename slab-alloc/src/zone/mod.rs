@@ -436,12 +436,12 @@ impl SlabMalloc {
         let st = self.state();
         magazine::free_list_lock().lock();
         if let Some(st) = st {
-            st.magazines.raw().lock();
+            st.magazines.raw_lock().lock();
             for c in &st.classes {
-                c.cache.raw().lock();
+                c.cache.raw_lock().lock();
             }
-            st.large.raw().lock();
-            st.chunks.raw().lock();
+            st.large.raw_lock().lock();
+            st.chunks.raw_lock().lock();
         }
         crate::registry::lock_registry();
     }
@@ -460,12 +460,12 @@ impl SlabMalloc {
         // `prepare_fork` in the opposite order.
         unsafe {
             if let Some(st) = self.made() {
-                st.chunks.raw().unlock();
-                st.large.raw().unlock();
+                st.chunks.raw_lock().unlock();
+                st.large.raw_lock().unlock();
                 for c in st.classes.iter().rev() {
-                    c.cache.raw().unlock();
+                    c.cache.raw_lock().unlock();
                 }
-                st.magazines.raw().unlock();
+                st.magazines.raw_lock().unlock();
             }
             magazine::free_list_lock().unlock();
         }
