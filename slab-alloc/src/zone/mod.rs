@@ -18,7 +18,6 @@ use bagpipe::SharedWeakBag;
 use mmap_alloc::MapAlloc;
 use object_alloc::UntypedObjectAlloc;
 
-use crate::cache::Divisor;
 use crate::error::{ErrorHook, FreeError, FreeErrorKind, abort_on_error};
 use crate::{SlabBuilder, Stats, UntypedSlabAlloc};
 
@@ -138,11 +137,53 @@ struct Class {
     /// The depot: full magazines and empty ones.
     depot: Depot,
     size: usize,
-    div: Divisor,
-    /// Objects a slab holds, and the offset of the first from the slab
-    /// base (the same in every slab: the caches are uncoloured).
-    per_slab: usize,
-    first: usize,
+}
+
+/// What the checks on free need of a class, packed so that a free touches
+/// one small line of a dense array rather than the class's own lines.
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct Shape {
+    /// `ceil(2^64 / size)`: division by the size as a multiplication
+    /// (D. Lemire, O. Kaser and N. Kurz, *Faster remainder by direct
+    /// computation*, 2019), exact for offsets below 2^32.
+    recip: u64,
+    size: u32,
+    /// Offset of object 0 from the slab base (the same in every slab: the
+    /// caches are uncoloured).
+    first: u32,
+    /// Objects a slab holds.
+    per_slab: u32,
+}
+
+impl Shape {
+    /// `(rel / size, rel % size)`, for `rel` below 2^32 (a slab is at most
+    /// 2 MiB).
+    #[inline]
+    fn divide(self, rel: usize) -> (usize, usize) {
+        let rel = rel as u64;
+        let q = ((u128::from(self.recip) * u128::from(rel)) >> 64) as usize;
+        let low = self.recip.wrapping_mul(rel);
+        let r = ((u128::from(low) * u128::from(self.size)) >> 64) as usize;
+        (q, r)
+    }
+
+    /// The object that `addr` in the slab at `base` starts, or what is
+    /// wrong with it.
+    #[inline]
+    fn object(self, base: usize, addr: usize) -> Result<(), FreeErrorKind> {
+        let Some(rel) = (addr - base).checked_sub(self.first as usize) else {
+            return Err(FreeErrorKind::NotAnObject);
+        };
+        let (idx, rem) = self.divide(rel);
+        if idx >= self.per_slab as usize {
+            return Err(FreeErrorKind::NotAnObject);
+        }
+        if rem != 0 {
+            return Err(FreeErrorKind::Interior { object: addr - rem });
+        }
+        Ok(())
+    }
 }
 
 /// A zone's state, in memory mapped for it.
@@ -156,6 +197,7 @@ pub(crate) struct ZoneState {
     magazines: ZoneLocked<UntypedSlabAlloc<ClassPages>>,
     /// Magazines made, for statistics.
     magazines_made: AtomicUsize,
+    shapes: [Shape; CLASSES],
     classes: [Class; CLASSES],
 }
 
@@ -673,15 +715,18 @@ impl ZoneState {
                     .error_hook(hook)
                     .build_untyped(pages(k, slab / chunk::SLOT))
                     .ok()?;
-                let per_slab = cache.objects_per_slab();
-                let first = cache.core.geometry().fixed_first()?;
+                let per_slab = u32::try_from(cache.objects_per_slab()).ok()?;
+                let first = u32::try_from(cache.core.geometry().fixed_first()?).ok()?;
+                ptr::addr_of_mut!((*st).shapes[k]).write(Shape {
+                    recip: u64::MAX / SIZES[k] as u64 + 1,
+                    size: SIZES[k] as u32,
+                    first,
+                    per_slab,
+                });
                 ptr::addr_of_mut!((*st).classes[k]).write(Class {
                     cache: ZoneLocked::new(cache),
                     depot: Depot::new(classes::magazine_capacity(k), magazine::depot_limit(k)),
                     size: SIZES[k],
-                    div: Divisor::new(SIZES[k]),
-                    per_slab,
-                    first,
                 });
             }
         }
@@ -728,24 +773,14 @@ impl ZoneState {
     /// class; returns the class.
     #[inline]
     fn check_small(&self, slot: chunk::SlabSlot, addr: usize) -> Result<usize, FreeError> {
-        let Some(c) = self.classes.get(slot.class) else {
+        let Some(shape) = self.shapes.get(slot.class) else {
             return Err(zone_error(addr, FreeErrorKind::NotAnObject));
         };
-        let err = |kind| FreeError {
+        shape.object(slot.base, addr).map_err(|kind| FreeError {
             cache: NAMES[slot.class],
             addr,
             kind,
-        };
-        let Some(rel) = (addr - slot.base).checked_sub(c.first) else {
-            return Err(err(FreeErrorKind::NotAnObject));
-        };
-        let (idx, rem) = c.div.divide(rel, c.size);
-        if idx >= c.per_slab {
-            return Err(err(FreeErrorKind::NotAnObject));
-        }
-        if rem != 0 {
-            return Err(err(FreeErrorKind::Interior { object: addr - rem }));
-        }
+        })?;
         Ok(slot.class)
     }
 
@@ -802,15 +837,9 @@ impl ZoneState {
     #[inline]
     fn free_small_fast(&self, slot: chunk::SlabSlot, p: *mut u8) -> bool {
         let addr = p as usize;
-        let Some(c) = self.classes.get(slot.class) else {
-            return false;
-        };
-        let Some(rel) = (addr - slot.base).checked_sub(c.first) else {
-            return false;
-        };
-        let (idx, rem) = c.div.divide(rel, c.size);
-        if idx >= c.per_slab || rem != 0 {
-            return false;
+        match self.shapes.get(slot.class) {
+            Some(shape) if shape.object(slot.base, addr).is_ok() => {}
+            _ => return false,
         }
         let Some(mags) = magazine::binding(self.id) else {
             return false;
