@@ -11,7 +11,8 @@
 /// a `fork` and released in both processes after it), and when the
 /// environment variable named by the second argument is set (to anything
 /// but `0`) at load time, the backend's statistics are written to stderr
-/// when the process exits, without allocating.
+/// when the process exits, without allocating (to a copy of stderr made at
+/// load time, since some programs close stderr before they exit).
 ///
 /// The crate using it must not make its own `malloc` Rust's global
 /// allocator: the builds in `examples/` use `bsalloc`.
@@ -196,8 +197,8 @@ macro_rules! export_malloc {
             }
 
             extern "C" fn show_stats_at_exit() {
-                if $crate::export::wants_stats() {
-                    $crate::stats::print(&$backend);
+                if let Some(fd) = $crate::export::stats_fd() {
+                    $crate::stats::print_to(fd, &$backend);
                 }
             }
 
@@ -277,14 +278,18 @@ macro_rules! export_class_api {
     };
 }
 
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicI32, Ordering};
 
-static SHOW_STATS: AtomicBool = AtomicBool::new(false);
+/// Where the statistics go at exit: a copy of stderr made at load time
+/// (programs such as coreutils close stderr before they exit), or -1 when
+/// they were not asked for.
+static STATS_FD: AtomicI32 = AtomicI32::new(-1);
 
-/// Whether the statistics were asked for at load time.
+/// The descriptor the exit statistics go to, if they were asked for.
 #[doc(hidden)]
-pub fn wants_stats() -> bool {
-    SHOW_STATS.load(Ordering::Relaxed)
+pub fn stats_fd() -> Option<i32> {
+    let fd = STATS_FD.load(Ordering::Relaxed);
+    (fd >= 0).then_some(fd)
 }
 
 /// Sets `errno` (for the exported functions).
@@ -306,7 +311,14 @@ pub fn init(stats_env: &str, prepare: extern "C" fn(), after: extern "C" fn()) {
     if !value.is_null() {
         // SAFETY: a NUL-terminated string from the environment.
         let v = unsafe { core::ffi::CStr::from_ptr(value) }.to_bytes();
-        SHOW_STATS.store(!v.is_empty() && v != b"0", Ordering::Relaxed);
+        if !v.is_empty() && v != b"0" {
+            // SAFETY: duplicating a descriptor has no memory-safety
+            // preconditions; a failure (-1) leaves the statistics off.
+            // Close-on-exec, so a program the process executes does not
+            // inherit it.
+            let fd = unsafe { libc::fcntl(2, libc::F_DUPFD_CLOEXEC, 3) };
+            STATS_FD.store(fd, Ordering::Relaxed);
+        }
     }
     // SAFETY: the handlers are `extern "C" fn()`s that live as long as the
     // library (it is never unloaded while the process forks).

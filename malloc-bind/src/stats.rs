@@ -81,7 +81,12 @@ pub fn die(args: fmt::Arguments<'_>) -> ! {
 
 /// Writes `b`'s statistics to stderr.
 pub fn print<B: Backend + ?Sized>(b: &B) {
-    let mut w = FdWriter::new(2);
+    print_to(2, b);
+}
+
+/// Writes `b`'s statistics to the file descriptor `fd`.
+pub fn print_to<B: Backend + ?Sized>(fd: i32, b: &B) {
+    let mut w = FdWriter::new(fd);
     let _ = b.write_stats(&mut w);
 }
 
@@ -118,19 +123,23 @@ pub fn write_zone(s: &ZoneStats, out: &mut dyn Write) -> fmt::Result {
     writeln!(
         out,
         "{:>8} {:>12} {:>12} {:>10} {:>7} {:>9} {:>6}",
-        "class", "allocated", "freed", "live", "slabs", "held", "depot"
+        "class", "mallocs", "frees", "out", "slabs", "held", "depot"
     )?;
-    let mut allocated = 0u64;
-    let mut freed = 0u64;
-    for c in s.classes.iter().filter(|c| c.slabs.objects_allocated > 0) {
-        allocated += c.slabs.objects_allocated;
-        freed += c.slabs.objects_freed;
+    let mut allocs = s.large.allocs;
+    let mut frees = s.large.frees;
+    for c in s
+        .classes
+        .iter()
+        .filter(|c| c.allocs + c.slabs.objects_allocated > 0)
+    {
+        allocs += c.allocs;
+        frees += c.frees;
         writeln!(
             out,
             "{:>6} B {:>12} {:>12} {:>10} {:>7} {:>9} {:>6}",
             c.size,
-            c.slabs.objects_allocated,
-            c.slabs.objects_freed,
+            c.allocs,
+            c.frees,
             c.slabs.objects_live,
             c.slabs.slabs,
             Bytes(c.slabs.bytes_held).to_string_in_place(),
@@ -139,23 +148,24 @@ pub fn write_zone(s: &ZoneStats, out: &mut dyn Write) -> fmt::Result {
     }
     writeln!(
         out,
-        "small: {allocated} objects from slabs, {freed} back; {} held in slabs, {} chunks of 4 MiB, {} magazines",
-        Bytes(s.small_bytes_held()),
-        s.chunks,
-        s.magazines
-    )?;
-    writeln!(
-        out,
-        "large: {} live ({}), {} cached ({}), {} mapped",
+        "   large {:>12} {:>12} {:>10} live, {} cached ({}), {} mapped",
+        s.large.allocs,
+        s.large.frees,
         s.large.live_blocks,
-        Bytes(s.large.live_bytes),
         s.large.cached_blocks,
         Bytes(s.large.cached_bytes),
         Bytes(s.large.mapped_bytes)
     )?;
     writeln!(
         out,
-        "(objects in thread magazines and depots count as allocated by the slabs)"
+        "   total {allocs:>12} {frees:>12}; {} held in slabs, {} chunks of 4 MiB, {} magazines",
+        Bytes(s.small_bytes_held()),
+        s.chunks,
+        s.magazines
+    )?;
+    writeln!(
+        out,
+        "(out: objects out of the slabs, in use or in thread magazines and depots; other threads' last calls are counted when their magazines go back)"
     )
 }
 

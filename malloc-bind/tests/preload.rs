@@ -158,7 +158,8 @@ fn malloc_stats_and_the_exit_statistics_need_no_allocation() {
         "{stderr}"
     );
     assert!(stderr.contains("   112 B"), "{stderr}");
-    assert!(stderr.contains("large:"), "{stderr}");
+    assert!(stderr.contains("   large "), "{stderr}");
+    assert!(stderr.contains("   total "), "{stderr}");
     let quiet = run(&exe, &["zone"], Some(&zone_lib()), &[]);
     assert_eq!(text(&quiet).1.matches("slab-malloc statistics").count(), 1);
 }

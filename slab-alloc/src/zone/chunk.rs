@@ -373,6 +373,8 @@ pub(crate) struct Large {
     cache_tail: *mut ChunkHeader,
     pub(crate) cached: usize,
     pub(crate) cached_bytes: usize,
+    pub(crate) allocs: u64,
+    pub(crate) frees: u64,
     pub(crate) live: usize,
     pub(crate) live_bytes: usize,
     pub(crate) mapped_bytes: usize,
@@ -401,6 +403,8 @@ impl Large {
             cache_tail: ptr::null_mut(),
             cached: 0,
             cached_bytes: 0,
+            allocs: 0,
+            frees: 0,
             live: 0,
             live_bytes: 0,
             mapped_bytes: 0,
@@ -431,6 +435,7 @@ impl Large {
                 self.uncache(h);
                 hd.state = LARGE_LIVE;
                 hd.offset = offset;
+                self.allocs += 1;
                 self.live += 1;
                 self.live_bytes += hd.map_size;
                 // SAFETY: `offset < need <= map_size`: inside the mapping.
@@ -465,6 +470,7 @@ impl Large {
             }
         }
         self.all = h;
+        self.allocs += 1;
         self.live += 1;
         self.live_bytes += need;
         self.mapped_bytes += need;
@@ -514,6 +520,7 @@ impl Large {
         hd.state = LARGE_CACHED;
         hd.freed_at = Some(now);
         hd.decommitted = false;
+        self.frees += 1;
         self.live -= 1;
         self.live_bytes -= hd.map_size;
         hd.cache_prev = ptr::null_mut();

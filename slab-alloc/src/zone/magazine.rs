@@ -46,7 +46,7 @@ use super::lock::ZoneLocked;
 
 /// The most objects a magazine holds: what fits in 512 bytes with its
 /// header.
-pub(crate) const MAX_ROUNDS: usize = 62;
+pub(crate) const MAX_ROUNDS: usize = 61;
 /// The bytes of objects in full magazines a class's depot keeps before it
 /// empties further magazines into the slabs.
 pub(crate) const DEPOT_BYTES: usize = 128 << 10;
@@ -88,6 +88,10 @@ pub(crate) struct Magazine {
     next: AtomicPtr<Magazine>,
     pub(crate) len: u32,
     pub(crate) cap: u32,
+    /// Allocations and frees served from this magazine since it last went
+    /// back to the depot (where they are added to the class's counts).
+    pub(crate) allocs: u32,
+    pub(crate) frees: u32,
     pub(crate) rounds: [*mut u8; MAX_ROUNDS],
 }
 
@@ -103,6 +107,8 @@ static SENTINEL: Sentinel = Sentinel(Magazine {
     next: AtomicPtr::new(ptr::null_mut()),
     len: 0,
     cap: 0,
+    allocs: 0,
+    frees: 0,
     rounds: [ptr::null_mut(); MAX_ROUNDS],
 });
 
@@ -126,6 +132,8 @@ impl Magazine {
                 next: AtomicPtr::new(ptr::null_mut()),
                 len: 0,
                 cap: cap as u32,
+                allocs: 0,
+                frees: 0,
                 rounds: [ptr::null_mut(); MAX_ROUNDS],
             });
         }
@@ -241,6 +249,11 @@ pub(crate) trait Slabs {
 pub(crate) struct Depot {
     pub(crate) full: MagStack,
     pub(crate) empty: MagStack,
+    /// Allocations and frees of the class counted so far: magazines add
+    /// theirs when they come back, the paths that bypass magazines add
+    /// theirs directly.
+    pub(crate) allocs: AtomicU64,
+    pub(crate) frees: AtomicU64,
     /// Rounds a magazine of this class holds.
     pub(crate) rounds: usize,
     /// Full magazines the depot keeps before it drains more into the slabs.
@@ -252,9 +265,42 @@ impl Depot {
         Depot {
             full: MagStack::new(),
             empty: MagStack::new(),
+            allocs: AtomicU64::new(0),
+            frees: AtomicU64::new(0),
             rounds,
             limit,
         }
+    }
+
+    /// Adds what a magazine counted to the class's counts, and clears it.
+    pub(crate) fn harvest(&self, m: &mut Magazine) {
+        if m.allocs != 0 {
+            self.allocs
+                .fetch_add(u64::from(m.allocs), Ordering::Relaxed);
+            m.allocs = 0;
+        }
+        if m.frees != 0 {
+            self.frees.fetch_add(u64::from(m.frees), Ordering::Relaxed);
+            m.frees = 0;
+        }
+    }
+
+    /// The class's counts, with what the given pair (the calling thread's)
+    /// has not handed back yet.
+    pub(crate) fn counts(&self, pair: Option<&MagPair>) -> (u64, u64) {
+        let mut allocs = self.allocs.load(Ordering::Relaxed);
+        let mut frees = self.frees.load(Ordering::Relaxed);
+        if let Some(pair) = pair {
+            for m in [pair.loaded, pair.previous] {
+                // SAFETY: the calling thread's own magazines (or the
+                // sentinel, whose counts stay 0).
+                unsafe {
+                    allocs += u64::from((*m).allocs);
+                    frees += u64::from((*m).frees);
+                }
+            }
+        }
+        (allocs, frees)
     }
 
     /// An allocation whose loaded magazine is empty: swap with the
@@ -275,6 +321,7 @@ impl Depot {
                     None => self.filled(slabs)?,
                 };
                 if prev != sentinel() {
+                    self.harvest(&mut *prev);
                     self.empty.push(NonNull::new_unchecked(prev)).ok();
                 }
                 pair.previous = pair.loaded;
@@ -282,6 +329,7 @@ impl Depot {
             }
             let m = pair.loaded;
             (*m).len -= 1;
+            (*m).allocs += 1;
             Some((*m).rounds[(*m).len as usize])
         }
     }
@@ -342,6 +390,7 @@ impl Depot {
             let m = pair.loaded;
             (*m).rounds[(*m).len as usize] = p;
             (*m).len += 1;
+            (*m).frees += 1;
         }
         Ok(())
     }
@@ -352,6 +401,7 @@ impl Depot {
     pub(crate) fn give_back(&self, m: NonNull<Magazine>, slabs: &impl Slabs) {
         // SAFETY: the caller hands over a magazine of this class.
         let mag = unsafe { &mut *m.as_ptr() };
+        self.harvest(mag);
         if mag.len > 0 && self.full.len_hint() >= self.limit {
             slabs.drain(mag);
         }
@@ -768,6 +818,8 @@ mod tests {
                 next: AtomicPtr::new(ptr::null_mut()),
                 len: 0,
                 cap: 0,
+                allocs: 0,
+                frees: 0,
                 rounds: [ptr::null_mut(); MAX_ROUNDS],
             })
             .collect()

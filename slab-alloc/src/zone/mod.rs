@@ -527,15 +527,21 @@ impl SlabMalloc {
             }
             return out;
         };
+        let own = magazine::binding(st.id);
         for (k, c) in st.classes.iter().enumerate() {
+            let (allocs, frees) = c.depot.counts(own.as_ref().map(|m| &m[k]));
             out.classes[k] = ClassStats {
                 size: c.size,
+                allocs,
+                frees,
                 slabs: c.cache.with(|s| s.stats()),
                 depot_full: c.depot.full.len_hint(),
                 depot_empty: c.depot.empty.len_hint(),
             };
         }
         out.large = st.large.with(|l| LargeStats {
+            allocs: l.allocs,
+            frees: l.frees,
             live_blocks: l.live,
             live_bytes: l.live_bytes,
             cached_blocks: l.cached,
@@ -795,6 +801,7 @@ impl ZoneState {
             unsafe {
                 if (*m).len > 0 {
                     (*m).len -= 1;
+                    (*m).allocs += 1;
                     let p = (*m).rounds[(*m).len as usize];
                     return Some(self.hand_out(p));
                 }
@@ -824,6 +831,7 @@ impl ZoneState {
         else {
             // No thread cache (the thread is exiting): the slab layer.
             let p = c.cache.with(|s| s.alloc()).ok()?;
+            c.depot.allocs.fetch_add(1, Ordering::Relaxed);
             return Some(self.hand_out(p.as_ptr()));
         };
         let p = c.depot.refill(&mut mags[k], &ClassSlabs { st: self, k })?;
@@ -862,6 +870,7 @@ impl ZoneState {
             word.store(canary, Ordering::Relaxed);
             (*m).rounds[(*m).len as usize] = p;
             (*m).len += 1;
+            (*m).frees += 1;
         }
         true
     }
@@ -920,8 +929,11 @@ impl ZoneState {
     fn free_to_slabs(&self, k: usize, p: *mut u8) -> Result<(), FreeError> {
         // SAFETY: `p` is not null (it was checked to be in a slab).
         let p = unsafe { NonNull::new_unchecked(p) };
+        let c = &self.classes[k];
         // SAFETY: any address may be given to the checked free.
-        self.classes[k].cache.with(|s| unsafe { s.try_dealloc(p) })
+        c.cache.with(|s| unsafe { s.try_dealloc(p) })?;
+        c.depot.frees.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Takes back a thread's magazine of class `k` (at thread exit, or
@@ -1006,6 +1018,14 @@ impl Slabs for ClassSlabs<'_> {
 pub struct ClassStats {
     /// The class's object size.
     pub size: usize,
+    /// Allocations and frees of the class so far. Each thread counts its
+    /// own in its magazines and adds them to these when a magazine goes
+    /// back to the depot (and when the thread exits), so another thread's
+    /// last few dozen calls may not be counted yet; the calling thread's
+    /// are.
+    pub allocs: u64,
+    /// See [`allocs`](Self::allocs).
+    pub frees: u64,
     /// The slab cache's own statistics. Objects in magazines count as
     /// allocated there.
     pub slabs: Stats,
@@ -1019,6 +1039,10 @@ pub struct ClassStats {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LargeStats {
+    /// Large allocations and frees so far.
+    pub allocs: u64,
+    /// See [`allocs`](Self::allocs).
+    pub frees: u64,
     /// Blocks handed out.
     pub live_blocks: usize,
     /// Bytes mapped for them.

@@ -277,6 +277,7 @@ impl<C: Inner> Core<C> {
             unsafe {
                 if (*m).len > 0 {
                     (*m).len -= 1;
+                    (*m).allocs += 1;
                     return Ok(self.hand_out((*m).rounds[(*m).len as usize]));
                 }
             }
@@ -315,6 +316,7 @@ impl<C: Inner> Core<C> {
                                 tag.store(0, Ordering::Relaxed);
                                 (*m).rounds[(*m).len as usize] = p;
                                 (*m).len += 1;
+                                (*m).frees += 1;
                                 return Ok(());
                             }
                         }

@@ -122,6 +122,9 @@ fn statistics_count_classes_and_large_blocks() {
     let stats = zone.stats();
     let class = stats.classes.iter().find(|c| c.size == 48).unwrap();
     assert!(class.slabs.objects_live >= 100);
+    // This thread's calls are counted, magazines included.
+    assert_eq!((class.allocs, class.frees), (100, 0));
+    assert_eq!((stats.large.allocs, stats.large.frees), (1, 0));
     assert_eq!(class.slabs.slabs, 1);
     assert_eq!(stats.chunks, 1);
     assert_eq!(stats.large.live_blocks, 1);
@@ -134,6 +137,9 @@ fn statistics_count_classes_and_large_blocks() {
     unsafe { zone.free(large.as_ptr()) };
     zone.trim();
     let stats = zone.stats();
+    let class = stats.classes.iter().find(|c| c.size == 48).unwrap();
+    assert_eq!((class.allocs, class.frees), (100, 100));
+    assert_eq!((stats.large.allocs, stats.large.frees), (1, 1));
     assert_eq!(stats.live_bytes(), 0);
     assert_eq!(stats.large.live_blocks, 0);
     assert_eq!(stats.large.cached_blocks, 1);
