@@ -175,9 +175,16 @@ impl SpinLock {
     #[cold]
     #[inline(never)]
     fn lock_slow(&self) {
+        self.lock_relaxing(spin_loop);
+    }
+
+    /// Takes the lock, calling `relax` while it looks held: the
+    /// test-and-test-and-set loop, with the waiting left to the caller
+    /// (the zone's lock spins a while, then yields the CPU).
+    pub(crate) fn lock_relaxing(&self, mut relax: impl FnMut()) {
         loop {
             while self.locked.load(Ordering::Relaxed) {
-                spin_loop();
+                relax();
             }
             if self
                 .locked

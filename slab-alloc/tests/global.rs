@@ -19,6 +19,9 @@
 #[cfg(not(miri))]
 #[path = "common/deadline.rs"]
 mod deadline;
+#[cfg(not(miri))]
+#[path = "common/workload.rs"]
+mod workload;
 
 fn main() {
     #[cfg(not(miri))]
@@ -31,9 +34,7 @@ fn main() {
 mod on_slabs {
 
     use std::alloc::{GlobalAlloc, Layout, System};
-    use std::collections::{BTreeMap, HashMap};
     use std::sync::OnceLock;
-    use std::sync::mpsc;
 
     use mmap_alloc::{MapAlloc, MapUntyped};
     use object_alloc::SharedUntypedObjectAlloc;
@@ -100,39 +101,7 @@ mod on_slabs {
 
     pub(crate) fn run() {
         let rounds = 2_000;
-        let (tx, rx) = mpsc::channel::<Vec<String>>();
-        let consumer = std::thread::spawn(move || {
-            let mut chars = 0;
-            for batch in rx {
-                chars += batch.iter().map(String::len).sum::<usize>();
-            }
-            chars
-        });
-        let workers: Vec<_> = (0..4)
-            .map(|t| {
-                let tx = tx.clone();
-                std::thread::spawn(move || {
-                    let mut map = HashMap::new();
-                    let mut tree = BTreeMap::new();
-                    for i in 0..rounds {
-                        map.insert(i, format!("worker {t} item {i}"));
-                        tree.insert(format!("{i:08}"), vec![t as u8; i % 300]);
-                        if i % 64 == 63 {
-                            let batch: Vec<String> = map.drain().map(|(_, v)| v).collect();
-                            tx.send(batch).unwrap();
-                            tree.retain(|_, v| v.len() % 2 == 0);
-                        }
-                    }
-                    tree.len()
-                })
-            })
-            .collect();
-        drop(tx);
-        for w in workers {
-            w.join().unwrap();
-        }
-        let chars = consumer.join().unwrap();
-        assert!(chars > 0);
+        let chars = crate::workload::run(4, rounds, 300);
         let served: u64 = GLOBAL
             .classes
             .iter()

@@ -15,6 +15,9 @@
 #[cfg(not(miri))]
 #[path = "common/deadline.rs"]
 mod deadline;
+#[cfg(not(miri))]
+#[path = "common/workload.rs"]
+mod workload;
 
 fn main() {
     #[cfg(not(miri))]
@@ -25,66 +28,13 @@ fn main() {
 
 #[cfg(not(miri))]
 mod on_zone {
-    use std::collections::{BTreeMap, HashMap, VecDeque};
-    use std::sync::mpsc;
-    use std::sync::{Arc, Mutex};
-
     use slab_alloc::SlabMalloc;
 
     #[global_allocator]
     static GLOBAL: SlabMalloc = SlabMalloc::new();
 
     pub(crate) fn run() {
-        let rounds = 3_000;
-        let (tx, rx) = mpsc::channel::<Vec<String>>();
-        let consumer = std::thread::spawn(move || {
-            let mut chars = 0;
-            for batch in rx {
-                chars += batch.iter().map(String::len).sum::<usize>();
-            }
-            chars
-        });
-        let shared = Arc::new(Mutex::new(VecDeque::new()));
-        let workers: Vec<_> = (0..6)
-            .map(|t| {
-                let tx = tx.clone();
-                let shared = Arc::clone(&shared);
-                std::thread::spawn(move || {
-                    let mut map = HashMap::new();
-                    let mut tree = BTreeMap::new();
-                    for i in 0..rounds {
-                        map.insert(i, format!("worker {t} item {i}"));
-                        tree.insert(format!("{i:08}"), vec![t as u8; i % 700]);
-                        if i % 64 == 63 {
-                            let batch: Vec<String> = map.drain().map(|(_, v)| v).collect();
-                            tx.send(batch).unwrap();
-                            tree.retain(|_, v| v.len() % 2 == 0);
-                        }
-                        if i % 500 == 0 {
-                            // A block of its own mapping, freed by another
-                            // thread later.
-                            shared.lock().unwrap().push_back(vec![t as u8; 300_000 + i]);
-                        }
-                        if i % 700 == 0 {
-                            drop(shared.lock().unwrap().pop_front());
-                        }
-                    }
-                    tree.len()
-                })
-            })
-            .collect();
-        drop(tx);
-        for w in workers {
-            w.join().unwrap();
-        }
-        let chars = consumer.join().unwrap();
-        assert!(chars > 0);
-        // Short-lived threads: each exit flushes its magazines.
-        for _ in 0..200 {
-            std::thread::spawn(|| (0..50).map(|i| i.to_string()).collect::<Vec<_>>().len())
-                .join()
-                .unwrap();
-        }
+        let chars = crate::workload::run(6, 3_000, 700);
         let stats = GLOBAL.stats();
         let served: u64 = stats
             .classes

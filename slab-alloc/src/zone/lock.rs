@@ -9,68 +9,44 @@
 //! spinning a waiter yields (`sched_yield`), which lets the holder run.
 
 use core::hint::spin_loop;
-use core::sync::atomic::{AtomicBool, Ordering};
 
-use crate::RawLock;
+use crate::{RawLock, SpinLock};
 
 /// Spin rounds before a waiter starts yielding.
 const SPINS: u32 = 100;
 
 #[derive(Debug, Default)]
 pub(crate) struct YieldLock {
-    locked: AtomicBool,
+    inner: SpinLock,
 }
 
-impl YieldLock {
-    #[cold]
-    #[inline(never)]
-    fn lock_slow(&self) {
-        let mut spins = 0u32;
-        loop {
-            while self.locked.load(Ordering::Relaxed) {
-                if spins < SPINS {
-                    spins += 1;
-                    spin_loop();
-                } else {
-                    // SAFETY: `sched_yield` has no preconditions.
-                    unsafe { libc::sched_yield() };
-                }
-            }
-            if self
-                .locked
-                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-            {
-                return;
-            }
-        }
-    }
-}
-
-// SAFETY: `lock` returns only after its compare-exchange turned `locked`
-// from false to true, and only `unlock` stores false again: one holder at a
-// time, the Acquire exchange pairing with the Release store.
+// SAFETY: the inner spin lock excludes (its `lock_relaxing` returns only
+// with the lock taken); only the waiting differs.
 unsafe impl RawLock for YieldLock {
     // Each use of `INIT` is a fresh, unlocked lock, which is the point.
     #[allow(clippy::declare_interior_mutable_const)]
     const INIT: Self = YieldLock {
-        locked: AtomicBool::new(false),
+        inner: SpinLock::new(),
     };
 
     #[inline]
     fn lock(&self) {
-        if self
-            .locked
-            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            self.lock_slow();
-        }
+        let mut spins = 0u32;
+        self.inner.lock_relaxing(|| {
+            if spins < SPINS {
+                spins += 1;
+                spin_loop();
+            } else {
+                // SAFETY: `sched_yield` has no preconditions.
+                unsafe { libc::sched_yield() };
+            }
+        });
     }
 
     #[inline]
     unsafe fn unlock(&self) {
-        self.locked.store(false, Ordering::Release);
+        // SAFETY: the caller holds the lock.
+        unsafe { self.inner.unlock() }
     }
 }
 

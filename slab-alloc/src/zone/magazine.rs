@@ -103,14 +103,7 @@ const _: () = assert!(size_of::<Magazine>() == 512);
 struct Sentinel(Magazine);
 // SAFETY: never written; its pointers are null.
 unsafe impl Sync for Sentinel {}
-static SENTINEL: Sentinel = Sentinel(Magazine {
-    next: AtomicPtr::new(ptr::null_mut()),
-    len: 0,
-    cap: 0,
-    allocs: 0,
-    frees: 0,
-    rounds: [ptr::null_mut(); MAX_ROUNDS],
-});
+static SENTINEL: Sentinel = Sentinel(Magazine::empty(0));
 
 /// The address of the empty, roomless magazine.
 #[inline]
@@ -119,6 +112,18 @@ pub(crate) fn sentinel() -> *mut Magazine {
 }
 
 impl Magazine {
+    /// An empty magazine with room for `cap` objects.
+    pub(crate) const fn empty(cap: usize) -> Magazine {
+        Magazine {
+            next: AtomicPtr::new(ptr::null_mut()),
+            len: 0,
+            cap: cap as u32,
+            allocs: 0,
+            frees: 0,
+            rounds: [ptr::null_mut(); MAX_ROUNDS],
+        }
+    }
+
     /// A fresh empty magazine in `mem` (512 bytes, 512-aligned).
     ///
     /// # Safety
@@ -127,16 +132,7 @@ impl Magazine {
     pub(crate) unsafe fn init(mem: NonNull<u8>, cap: usize) -> NonNull<Magazine> {
         let m = mem.cast::<Magazine>();
         // SAFETY: the caller's block fits a `Magazine`.
-        unsafe {
-            m.as_ptr().write(Magazine {
-                next: AtomicPtr::new(ptr::null_mut()),
-                len: 0,
-                cap: cap as u32,
-                allocs: 0,
-                frees: 0,
-                rounds: [ptr::null_mut(); MAX_ROUNDS],
-            });
-        }
+        unsafe { m.as_ptr().write(Magazine::empty(cap)) };
         m
     }
 }
@@ -813,16 +809,7 @@ mod tests {
     /// Magazines on the heap for the stack to link (the zone's come from a
     /// slab cache).
     fn magazines(n: usize) -> Vec<Magazine> {
-        (0..n)
-            .map(|_| Magazine {
-                next: AtomicPtr::new(ptr::null_mut()),
-                len: 0,
-                cap: 0,
-                allocs: 0,
-                frees: 0,
-                rounds: [ptr::null_mut(); MAX_ROUNDS],
-            })
-            .collect()
+        (0..n).map(|_| Magazine::empty(0)).collect()
     }
 
     #[test]
