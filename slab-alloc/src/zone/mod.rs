@@ -143,10 +143,11 @@ struct Class {
 /// one small line of a dense array rather than the class's own lines.
 #[derive(Clone, Copy)]
 #[repr(C)]
-struct Shape {
+pub(crate) struct Shape {
     /// `ceil(2^64 / size)`: division by the size as a multiplication
     /// (D. Lemire, O. Kaser and N. Kurz, *Faster remainder by direct
-    /// computation*, 2019), exact for offsets below 2^32.
+    /// computation*, 2019), exact for offsets below 2^32; 0 for objects of
+    /// one byte, whose reciprocal does not fit.
     recip: u64,
     size: u32,
     /// Offset of object 0 from the slab base (the same in every slab: the
@@ -157,10 +158,26 @@ struct Shape {
 }
 
 impl Shape {
+    /// The shape of objects of `size` bytes, the first at `first` in every
+    /// slab of `per_slab`; `None` if a number does not fit (slabs of at
+    /// most 2 MiB always do).
+    pub(crate) fn new(size: usize, first: usize, per_slab: usize) -> Option<Shape> {
+        let wide = u64::try_from(size).ok().filter(|&s| s > 0)?;
+        Some(Shape {
+            recip: if wide == 1 { 0 } else { u64::MAX / wide + 1 },
+            size: u32::try_from(size).ok()?,
+            first: u32::try_from(first).ok()?,
+            per_slab: u32::try_from(per_slab).ok()?,
+        })
+    }
+
     /// `(rel / size, rel % size)`, for `rel` below 2^32 (a slab is at most
     /// 2 MiB).
     #[inline]
     fn divide(self, rel: usize) -> (usize, usize) {
+        if self.recip == 0 {
+            return (rel, 0);
+        }
         let rel = rel as u64;
         let q = ((u128::from(self.recip) * u128::from(rel)) >> 64) as usize;
         let low = self.recip.wrapping_mul(rel);
@@ -168,10 +185,10 @@ impl Shape {
         (q, r)
     }
 
-    /// The object that `addr` in the slab at `base` starts, or what is
-    /// wrong with it.
+    /// The index of the object that `addr` in the slab at `base` starts,
+    /// or what is wrong with it.
     #[inline]
-    fn object(self, base: usize, addr: usize) -> Result<(), FreeErrorKind> {
+    pub(crate) fn object(self, base: usize, addr: usize) -> Result<usize, FreeErrorKind> {
         let Some(rel) = (addr - base).checked_sub(self.first as usize) else {
             return Err(FreeErrorKind::NotAnObject);
         };
@@ -182,7 +199,7 @@ impl Shape {
         if rem != 0 {
             return Err(FreeErrorKind::Interior { object: addr - rem });
         }
-        Ok(())
+        Ok(idx)
     }
 }
 
@@ -721,14 +738,9 @@ impl ZoneState {
                     .error_hook(hook)
                     .build_untyped(pages(k, slab / chunk::SLOT))
                     .ok()?;
-                let per_slab = u32::try_from(cache.objects_per_slab()).ok()?;
-                let first = u32::try_from(cache.core.geometry().fixed_first()?).ok()?;
-                ptr::addr_of_mut!((*st).shapes[k]).write(Shape {
-                    recip: u64::MAX / SIZES[k] as u64 + 1,
-                    size: SIZES[k] as u32,
-                    first,
-                    per_slab,
-                });
+                let first = cache.core.geometry().fixed_first()?;
+                let shape = Shape::new(SIZES[k], first, cache.objects_per_slab())?;
+                ptr::addr_of_mut!((*st).shapes[k]).write(shape);
                 ptr::addr_of_mut!((*st).classes[k]).write(Class {
                     cache: ZoneLocked::new(cache),
                     depot: Depot::new(classes::magazine_capacity(k), magazine::depot_limit(k)),
@@ -1225,3 +1237,26 @@ impl SlabMalloc {
 
 const _: () = assert!(MAX_SMALL_ALIGN <= chunk::PAGE);
 const _: () = assert!(MAX_SMALL <= chunk::CHUNK);
+
+#[cfg(test)]
+mod tests {
+    use super::Shape;
+
+    /// The multiply-based divide agrees with the hardware's for every size
+    /// the zone and the shared caches use, over a slab's range of offsets.
+    #[test]
+    fn shape_divide_matches_hardware_division() {
+        let sizes = (1..=300).chain([1000, 4096, 4608, 36_864, 212_992, 262_144]);
+        for size in sizes {
+            let shape = Shape::new(size, 0, 1 << 20).unwrap();
+            let step = if cfg!(miri) { 40_961 } else { 997 };
+            for rel in (0..(2usize << 20)).step_by(step).chain([(2 << 20) - 1]) {
+                assert_eq!(
+                    shape.divide(rel),
+                    (rel / size, rel % size),
+                    "{rel} / {size}"
+                );
+            }
+        }
+    }
+}

@@ -23,11 +23,12 @@ use object_alloc::{
     AllocError, Init, ObjectAlloc, SharedObjectAlloc, SharedUntypedObjectAlloc, UntypedObjectAlloc,
 };
 
+use super::Shape;
 use super::chunk::{self, ChunkHeader, Chunks, ClassPages, Found, SLOT};
 use super::lock::ZoneLocked;
 use super::magazine::{self, Depot, Magazine, Owner, Slabs};
 use super::{MAGAZINE_CLASS, NEXT_ID};
-use crate::cache::{Divisor, Geometry};
+use crate::cache::Geometry;
 use crate::error::{ConfigError, ErrorHook, FreeError, FreeErrorKind};
 use crate::{SlabAlloc, SlabBuilder, Stats, UntypedSlabAlloc};
 
@@ -99,10 +100,7 @@ struct Core<C> {
     inner: ZoneLocked<C>,
     magazines: ZoneLocked<UntypedSlabAlloc<ClassPages>>,
     depot: Depot,
-    first: usize,
-    stride: usize,
-    div: Divisor,
-    per_slab: usize,
+    shape: Shape,
     tags: usize,
 }
 
@@ -175,14 +173,14 @@ impl<C: Inner> Core<C> {
             let (Some(first), Some(tags)) = (g.fixed_first(), g.tags_off) else {
                 unreachable!("the builder asked for one colour and tags");
             };
+            let Some(shape) = Shape::new(g.stride, first, g.capacity as usize) else {
+                unreachable!("a slab of at most 2 MiB has fewer than 2^32 objects");
+            };
             let rounds = rounds_for(g.stride);
             ptr::addr_of_mut!((*core).id).write(NEXT_ID.fetch_add(1, Ordering::Relaxed));
             ptr::addr_of_mut!((*core).hook).write(hook);
             ptr::addr_of_mut!((*core).name).write(inner.name());
-            ptr::addr_of_mut!((*core).first).write(first);
-            ptr::addr_of_mut!((*core).stride).write(g.stride);
-            ptr::addr_of_mut!((*core).div).write(Divisor::new(g.stride));
-            ptr::addr_of_mut!((*core).per_slab).write(g.capacity as usize);
+            ptr::addr_of_mut!((*core).shape).write(shape);
             ptr::addr_of_mut!((*core).tags).write(tags);
             ptr::addr_of_mut!((*core).inner).write(ZoneLocked::new(inner));
             ptr::addr_of_mut!((*core).magazines).write(ZoneLocked::new(mags));
@@ -226,18 +224,9 @@ impl<C: Inner> Core<C> {
     /// starts an object; otherwise the error.
     #[inline]
     fn tag_of(&self, base: usize, p: usize) -> Result<&AtomicU8, FreeErrorKind> {
-        let Some(rel) = (p - base).checked_sub(self.first) else {
-            return Err(FreeErrorKind::NotAnObject);
-        };
-        let (idx, rem) = self.div.divide(rel, self.stride);
-        if idx >= self.per_slab {
-            return Err(FreeErrorKind::NotAnObject);
-        }
-        if rem != 0 {
-            return Err(FreeErrorKind::Interior { object: p - rem });
-        }
+        let idx = self.shape.object(base, p)?;
         // SAFETY: the slab at `base` is live (the chunk header says so),
-        // with inline metadata holding `per_slab` tag bytes at `tags`.
+        // with inline metadata holding a tag byte per object at `tags`.
         Ok(unsafe { AtomicU8::from_ptr((base + self.tags + idx) as *mut u8) })
     }
 
