@@ -84,9 +84,23 @@ pub(crate) const LARGE_LIVE: u32 = 1;
 /// A large block in the cache of freed ones.
 pub(crate) const LARGE_CACHED: u32 = 2;
 
-/// Slot information: bit 31 set when the slot belongs to a slab; bits 8..16
-/// the slab's first slot; bits 0..8 its class.
+/// Slot information: bit 31 set when the slot belongs to a slab; bits
+/// 16..31 the offset of the slab's first slot from the chunk (a multiple of
+/// [`SLOT`], so `info & SLOT_OFFSET` is that offset, with no shift or
+/// multiply); bits 0..8 its class.
 const SLOT_USED: u32 = 1 << 31;
+const SLOT_OFFSET: u32 = !(SLOT as u32 - 1) & !SLOT_USED;
+const _: () = assert!(SLOT >= 1 << 8 && CHUNK <= 1 << 31);
+
+/// The slot information of a slot no slab holds: not used, and class 255,
+/// which no shape has, so that [`find_slab`] (which skips the used bit)
+/// hands back a class that fails every fast check.
+const SLOT_FREE: u32 = 0xff;
+
+/// The slot information of a slab at `offset` from its chunk, of `class`.
+const fn slot_info(offset: usize, class: usize) -> u32 {
+    SLOT_USED | offset as u32 | class as u32
+}
 
 /// The first page of every mapping the zone makes.
 #[repr(C)]
@@ -94,6 +108,8 @@ pub(crate) struct ChunkHeader {
     // Read by every free: the owner, the kind, and (in chunks of slabs)
     // the slot information, read without a lock; first, so that the
     // owner and the first slots share a cache line.
+    /// `zone | kind`: what a free's fast path compares, in one word.
+    tag: usize,
     /// The owning zone's state, as an address: which zone a block is of.
     pub(crate) zone: usize,
     /// [`KIND_SLABS`] or [`KIND_LARGE`].
@@ -136,7 +152,7 @@ impl ChunkHeader {
         let slot = (addr - chunk as usize) / SLOT;
         // SAFETY: the caller's chunk; the slot array is atomic.
         let info = unsafe { (*chunk).slots[slot].load(Ordering::Acquire) };
-        chunk as usize + ((info >> 8) & 0xff) as usize * SLOT
+        chunk as usize + (info & SLOT_OFFSET) as usize
     }
 }
 
@@ -190,7 +206,31 @@ pub(crate) fn find(zone: usize, addr: usize) -> Found {
         return Found::NotInSlab;
     }
     Found::Slab(SlabSlot {
-        base: chunk + ((info >> 8) & 0xff) as usize * SLOT,
+        base: chunk + (info & SLOT_OFFSET) as usize,
+        class: (info & 0xff) as usize,
+    })
+}
+
+/// The slab that `addr` lies in, if it lies in a chunk of slabs of
+/// `zone` (whose address is aligned to 4, so that its low bits can carry
+/// the kind): the fast path of [`find`], with one comparison for the owner
+/// and the kind and none for the used bit. A slot no slab holds gives class
+/// 255, which no class has, so the caller's class check fails it.
+#[inline]
+pub(crate) fn find_slab(zone: usize, addr: usize) -> Option<SlabSlot> {
+    if !is_mapped(addr) {
+        return None;
+    }
+    let chunk = addr & !(CHUNK - 1);
+    let header = chunk as *const ChunkHeader;
+    // SAFETY: as in `find`.
+    if unsafe { (*header).tag } != zone | KIND_SLABS as usize {
+        return None;
+    }
+    // SAFETY: as in `find`.
+    let info = unsafe { (*header).slots[(addr - chunk) / SLOT].load(Ordering::Acquire) };
+    Some(SlabSlot {
+        base: chunk + (info & SLOT_OFFSET) as usize,
         class: (info & 0xff) as usize,
     })
 }
@@ -235,7 +275,7 @@ impl Chunks {
                 if (h.free >> at) & group == group {
                     h.free &= !(group << at);
                     for s in at..at + slots {
-                        let info = SLOT_USED | ((at as u32) << 8) | class as u32;
+                        let info = slot_info(at * SLOT, class);
                         h.slots[s].store(info, Ordering::Release);
                     }
                     let base = chunk as usize + at * SLOT;
@@ -260,7 +300,7 @@ impl Chunks {
         let h = unsafe { &mut *(chunk as *mut ChunkHeader) };
         let at = (base.as_ptr() as usize - chunk) / SLOT;
         for s in at..at + slots {
-            h.slots[s].store(0, Ordering::Release);
+            h.slots[s].store(SLOT_FREE, Ordering::Release);
         }
         h.free |= ((1u64 << slots) - 1) << at;
         // SAFETY: the slab's range is inside our mapping and unused. A
@@ -276,6 +316,7 @@ impl Chunks {
         // the header (asserted above).
         unsafe {
             h.write(ChunkHeader {
+                tag: self.zone | KIND_SLABS as usize,
                 zone: self.zone,
                 kind: KIND_SLABS,
                 state: 0,
@@ -287,7 +328,7 @@ impl Chunks {
                 next: ptr::null_mut(),
                 cache_prev: ptr::null_mut(),
                 cache_next: ptr::null_mut(),
-                slots: [const { AtomicU32::new(0) }; SLOTS],
+                slots: [const { AtomicU32::new(SLOT_FREE) }; SLOTS],
                 free: !1,
                 next_chunk: self.head,
             });
@@ -450,6 +491,7 @@ impl Large {
         // the first.
         unsafe {
             h.write(ChunkHeader {
+                tag: self.zone | KIND_LARGE as usize,
                 zone: self.zone,
                 kind: KIND_LARGE,
                 state: LARGE_LIVE,
@@ -461,7 +503,7 @@ impl Large {
                 next: self.all,
                 cache_prev: ptr::null_mut(),
                 cache_next: ptr::null_mut(),
-                slots: [const { AtomicU32::new(0) }; SLOTS],
+                slots: [const { AtomicU32::new(SLOT_FREE) }; SLOTS],
                 free: 0,
                 next_chunk: ptr::null_mut(),
             });

@@ -175,11 +175,36 @@ pub(crate) const fn magazine_capacity(k: usize) -> usize {
     }
 }
 
+/// Requests up to this size find their class in [`BY_SIXTEENTH`].
+const LOOKUP_MAX: usize = 1024;
+
+/// The class of each request size up to [`LOOKUP_MAX`], by `(size + 15) /
+/// 16`: every class boundary up to there is a multiple of 16, so all sizes
+/// with one index share a class. One load instead of the arithmetic.
+static BY_SIXTEENTH: [u8; LOOKUP_MAX / 16 + 1] = {
+    let mut t = [0u8; LOOKUP_MAX / 16 + 1];
+    let mut i = 0;
+    while i < t.len() {
+        t[i] = class_by_arithmetic(i * 16) as u8;
+        i += 1;
+    }
+    t
+};
+
 /// The smallest class whose size is at least `size`, for `size <=
-/// MAX_SMALL`. Up to 128 bytes a shift; above, `floor(log2(size - 1))`
-/// picks the doubling and a shift the eighth within it.
+/// MAX_SMALL`: from [`BY_SIXTEENTH`] up to 1 KiB, by arithmetic above.
 #[inline]
-pub(crate) const fn class_of_size(size: usize) -> usize {
+pub(crate) fn class_of_size(size: usize) -> usize {
+    match BY_SIXTEENTH.get((size + 15) >> 4) {
+        Some(&k) => k as usize,
+        None => class_by_arithmetic(size),
+    }
+}
+
+/// [`class_of_size`] computed: up to 128 bytes a shift; above,
+/// `floor(log2(size - 1))` picks the doubling and a shift the eighth
+/// within it.
+const fn class_by_arithmetic(size: usize) -> usize {
     if size <= 128 {
         if size == 0 { 0 } else { (size - 1) >> 4 }
     } else {

@@ -124,6 +124,32 @@ impl Magazine {
         }
     }
 
+    /// Pushes `p`, which the caller checked there is room for.
+    ///
+    /// # Safety
+    ///
+    /// `len < cap` (and `cap <= MAX_ROUNDS`, which every magazine keeps).
+    #[inline]
+    pub(crate) unsafe fn push_unchecked(&mut self, p: *mut u8) {
+        debug_assert!(self.len < self.cap && self.cap as usize <= MAX_ROUNDS);
+        // SAFETY: `len < cap <= MAX_ROUNDS`, by the caller.
+        unsafe { *self.rounds.get_unchecked_mut(self.len as usize) = p };
+        self.len += 1;
+    }
+
+    /// Pops the top object, of a magazine the caller checked is not empty.
+    ///
+    /// # Safety
+    ///
+    /// `len > 0`.
+    #[inline]
+    pub(crate) unsafe fn pop_unchecked(&mut self) -> *mut u8 {
+        debug_assert!(self.len > 0 && self.len as usize <= MAX_ROUNDS);
+        self.len -= 1;
+        // SAFETY: `len < MAX_ROUNDS` now: it was at most `cap` and above 0.
+        unsafe { *self.rounds.get_unchecked(self.len as usize) }
+    }
+
     /// A fresh empty magazine in `mem` (512 bytes, 512-aligned).
     ///
     /// # Safety
@@ -464,31 +490,82 @@ pub(crate) fn free_list_lock() -> &'static super::lock::YieldLock {
     FREE.raw_lock()
 }
 
-/// The thread's cache after its exit flush: everything goes to the slab
+impl ThreadCache {
+    /// A cache with no binding, that nothing writes.
+    const fn placeholder() -> ThreadCache {
+        ThreadCache {
+            ids: [const { AtomicU64::new(0) }; BINDINGS],
+            zones: [ptr::null(); BINDINGS],
+            mags: [EMPTY_MAGS; BINDINGS],
+            obj_ids: [const { AtomicU64::new(0) }; OBJ_BINDINGS],
+            obj_owners: [None; OBJ_BINDINGS],
+            obj_pairs: [MagPair {
+                loaded: SENTINEL_PTR,
+                previous: SENTINEL_PTR,
+            }; OBJ_BINDINGS],
+            all_next: ptr::null_mut(),
+            free_next: ptr::null_mut(),
+        }
+    }
+}
+
+/// A thread cache that is nobody's: every id 0 (no zone or cache has id
+/// 0), so a fast path that looks up a binding in it finds none, with no
+/// null check first. Never written.
+struct Placeholder(ThreadCache);
+// SAFETY: never written; its ids are atomics and its pointers null or the
+// sentinel's.
+unsafe impl Sync for Placeholder {}
+static UNMADE: Placeholder = Placeholder(ThreadCache::placeholder());
+static EXITED: Placeholder = Placeholder(ThreadCache::placeholder());
+
+/// `CURRENT` before the thread's first zone operation.
+const UNMADE_PTR: *mut ThreadCache = ptr::addr_of!(UNMADE.0).cast_mut();
+/// `CURRENT` after the thread's exit flush: everything goes to the slab
 /// layer directly from then on.
-const DEAD: usize = 1;
+const EXITED_PTR: *mut ThreadCache = ptr::addr_of!(EXITED.0).cast_mut();
 
 std::thread_local! {
-    /// This thread's cache: null before its first zone operation, then its
-    /// `ThreadCache`, then [`DEAD`]. `const`-initialised with no
-    /// destructor, so reading it never allocates or registers anything.
-    static CURRENT: Cell<*mut ThreadCache> = const { Cell::new(ptr::null_mut()) };
+    /// This thread's cache: [`UNMADE_PTR`] before its first zone operation,
+    /// then its own `ThreadCache`, then [`EXITED_PTR`]. `const`-initialised
+    /// with no destructor, so reading it never allocates or registers
+    /// anything.
+    static CURRENT: Cell<*mut ThreadCache> = const { Cell::new(UNMADE_PTR) };
+}
+
+/// This thread's own cache, if it has one now.
+#[inline]
+fn own_cache() -> Option<*mut ThreadCache> {
+    let tc = CURRENT.with(Cell::get);
+    (tc != UNMADE_PTR && tc != EXITED_PTR).then_some(tc)
 }
 
 /// The thread-specific key whose destructor flushes a thread's magazines.
 static KEY: OnceLock<Option<libc::pthread_key_t>> = OnceLock::new();
 
-/// This thread's magazines for the zone with `id`, if it has them.
+/// This thread's magazines for the zone with `id`, if it has them. The
+/// first binding is checked inline (a process with one zone uses only
+/// that one), the others out of line.
 #[inline]
 pub(crate) fn binding(id: u64) -> Option<&'static mut Mags> {
     let tc = CURRENT.with(Cell::get);
-    if (tc as usize) <= DEAD {
-        return None;
+    // SAFETY: this thread's live cache, or a placeholder, whose ids are 0
+    // and never match. The ids are atomic and shared; the magazines of a
+    // binding are reached only by this thread (a dropping zone only swaps
+    // the id).
+    unsafe {
+        if (*tc).ids[0].load(Ordering::Relaxed) == id {
+            return Some(&mut *ptr::addr_of_mut!((*tc).mags[0]));
+        }
     }
-    for i in 0..BINDINGS {
-        // SAFETY: a live `ThreadCache` of this thread. The ids are atomic
-        // and shared; the magazines of a binding are reached only by this
-        // thread (a dropping zone only swaps the id).
+    other_binding(tc, id)
+}
+
+/// [`binding`] past the first.
+#[inline(never)]
+fn other_binding(tc: *mut ThreadCache, id: u64) -> Option<&'static mut Mags> {
+    for i in 1..BINDINGS {
+        // SAFETY: as in `binding`.
         unsafe {
             if (*tc).ids[i].load(Ordering::Relaxed) == id {
                 return Some(&mut *ptr::addr_of_mut!((*tc).mags[i]));
@@ -534,10 +611,10 @@ const EMPTY_MAGS: Mags = [MagPair {
 /// use; `None` once the thread is exiting or if none can be made.
 fn current_or_new() -> Option<*mut ThreadCache> {
     let mut tc = CURRENT.with(Cell::get);
-    if tc as usize == DEAD {
+    if tc == EXITED_PTR {
         return None;
     }
-    if tc.is_null() {
+    if tc == UNMADE_PTR {
         tc = acquire()?;
         CURRENT.with(|c| c.set(tc));
         let key = KEY.get_or_init(|| {
@@ -560,12 +637,10 @@ fn current_or_new() -> Option<*mut ThreadCache> {
 #[inline]
 pub(crate) fn obj_binding(id: u64) -> Option<&'static mut MagPair> {
     let tc = CURRENT.with(Cell::get);
-    if (tc as usize) <= DEAD {
-        return None;
-    }
     let i = (id % OBJ_BINDINGS as u64) as usize;
-    // SAFETY: a live `ThreadCache` of this thread; ids are shared atomics,
-    // the pair is this thread's own while the id is the cache's.
+    // SAFETY: a live `ThreadCache` of this thread, or a placeholder whose
+    // ids are 0 and never match; ids are shared atomics, the pair is this
+    // thread's own while the id is the cache's.
     unsafe {
         if (*tc).obj_ids[i].load(Ordering::Relaxed) == id {
             Some(&mut *ptr::addr_of_mut!((*tc).obj_pairs[i]))
@@ -747,10 +822,9 @@ unsafe fn flush(tc: *mut ThreadCache, i: usize) {
 
 /// Flushes this thread's binding to the zone with `id`, if any.
 pub(crate) fn flush_current(id: u64) {
-    let tc = CURRENT.with(Cell::get);
-    if (tc as usize) <= DEAD {
+    let Some(tc) = own_cache() else {
         return;
-    }
+    };
     for i in 0..BINDINGS {
         // SAFETY: this thread's live cache.
         unsafe {
@@ -764,7 +838,7 @@ pub(crate) fn flush_current(id: u64) {
 /// The key destructor: runs when a thread exits.
 extern "C" fn thread_exit(tc: *mut libc::c_void) {
     let tc = tc.cast::<ThreadCache>();
-    CURRENT.with(|c| c.set(DEAD as *mut ThreadCache));
+    CURRENT.with(|c| c.set(EXITED_PTR));
     for i in 0..BINDINGS {
         // SAFETY: the value `bind` set: this thread's live cache.
         unsafe { flush(tc, i) };

@@ -141,14 +141,22 @@ struct Class {
 
 /// What the checks on free need of a class, packed so that a free touches
 /// one small line of a dense array rather than the class's own lines.
-#[derive(Clone, Copy)]
+///
+/// Whether an offset starts an object, and which, is one multiplication:
+/// with the size written `d * 2^k` (`d` odd) and `inv` the inverse of `d`
+/// modulo 2^64, `q = (rel * inv).rotate_right(k)` is `rel / size` when
+/// `size` divides `rel`, and above `(2^64 - 1) / size` when it does not
+/// (T. Granlund and P. Montgomery, *Division by invariant integers using
+/// multiplication*, PLDI 1994, section 9; H. Warren, *Hacker's Delight*,
+/// 10-17). So `q < per_slab` holds exactly when `rel` starts one of the
+/// slab's objects, and `q` is its index.
+#[derive(Clone, Copy, Debug)]
 #[repr(C)]
 pub(crate) struct Shape {
-    /// `ceil(2^64 / size)`: division by the size as a multiplication
-    /// (D. Lemire, O. Kaser and N. Kurz, *Faster remainder by direct
-    /// computation*, 2019), exact for offsets below 2^32; 0 for objects of
-    /// one byte, whose reciprocal does not fit.
-    recip: u64,
+    /// The inverse of the size's odd part, modulo 2^64.
+    inv: u64,
+    /// The size's trailing zero bits.
+    shift: u32,
     size: u32,
     /// Offset of object 0 from the slab base (the same in every slab: the
     /// caches are uncoloured).
@@ -157,49 +165,66 @@ pub(crate) struct Shape {
     per_slab: u32,
 }
 
+/// The inverse of odd `d` modulo 2^64, by Newton's iteration: `x = d` is
+/// right to 3 bits (`d * d = 1 mod 8`) and each step doubles them.
+const fn inverse(d: u64) -> u64 {
+    let mut x = d;
+    let mut i = 0;
+    while i < 5 {
+        x = x.wrapping_mul(2u64.wrapping_sub(d.wrapping_mul(x)));
+        i += 1;
+    }
+    x
+}
+
 impl Shape {
     /// The shape of objects of `size` bytes, the first at `first` in every
     /// slab of `per_slab`; `None` if a number does not fit (slabs of at
     /// most 2 MiB always do).
     pub(crate) fn new(size: usize, first: usize, per_slab: usize) -> Option<Shape> {
         let wide = u64::try_from(size).ok().filter(|&s| s > 0)?;
+        let shift = wide.trailing_zeros();
         Some(Shape {
-            recip: if wide == 1 { 0 } else { u64::MAX / wide + 1 },
+            inv: inverse(wide >> shift),
+            shift,
             size: u32::try_from(size).ok()?,
             first: u32::try_from(first).ok()?,
             per_slab: u32::try_from(per_slab).ok()?,
         })
     }
 
-    /// `(rel / size, rel % size)`, for `rel` below 2^32 (a slab is at most
-    /// 2 MiB).
+    /// The index of the object that `addr` in the slab at `base` starts, if
+    /// it starts one.
     #[inline]
-    fn divide(self, rel: usize) -> (usize, usize) {
-        if self.recip == 0 {
-            return (rel, 0);
-        }
-        let rel = rel as u64;
-        let q = ((u128::from(self.recip) * u128::from(rel)) >> 64) as usize;
-        let low = self.recip.wrapping_mul(rel);
-        let r = ((u128::from(low) * u128::from(self.size)) >> 64) as usize;
-        (q, r)
+    pub(crate) fn index(self, base: usize, addr: usize) -> Option<usize> {
+        let rel = addr.wrapping_sub(base).wrapping_sub(self.first as usize) as u64;
+        let q = rel.wrapping_mul(self.inv).rotate_right(self.shift);
+        (q < u64::from(self.per_slab)).then_some(q as usize)
     }
 
     /// The index of the object that `addr` in the slab at `base` starts,
     /// or what is wrong with it.
     #[inline]
     pub(crate) fn object(self, base: usize, addr: usize) -> Result<usize, FreeErrorKind> {
-        let Some(rel) = (addr - base).checked_sub(self.first as usize) else {
-            return Err(FreeErrorKind::NotAnObject);
-        };
-        let (idx, rem) = self.divide(rel);
-        if idx >= self.per_slab as usize {
-            return Err(FreeErrorKind::NotAnObject);
+        match self.index(base, addr) {
+            Some(idx) => Ok(idx),
+            None => Err(self.why_not(base, addr)),
         }
-        if rem != 0 {
-            return Err(FreeErrorKind::Interior { object: addr - rem });
+    }
+
+    /// Why `addr` in the slab at `base` starts no object (by plain
+    /// division: only reports take this path).
+    #[cold]
+    fn why_not(self, base: usize, addr: usize) -> FreeErrorKind {
+        let size = self.size as usize;
+        match (addr - base).checked_sub(self.first as usize) {
+            Some(rel) if rel / size < self.per_slab as usize && rel % size != 0 => {
+                FreeErrorKind::Interior {
+                    object: addr - rel % size,
+                }
+            }
+            _ => FreeErrorKind::NotAnObject,
         }
-        Ok(idx)
     }
 }
 
@@ -335,7 +360,7 @@ impl SlabMalloc {
     #[inline]
     pub unsafe fn free(&self, ptr: *mut u8) {
         if let Some(st) = self.made() {
-            if let Found::Slab(slot) = chunk::find(st.key(), ptr as usize) {
+            if let Some(slot) = chunk::find_slab(st.key(), ptr as usize) {
                 if st.free_small_fast(slot, ptr) {
                     return;
                 }
@@ -812,10 +837,8 @@ impl ZoneState {
             // `len` is 0 and is never written).
             unsafe {
                 if (*m).len > 0 {
-                    (*m).len -= 1;
                     (*m).allocs += 1;
-                    let p = (*m).rounds[(*m).len as usize];
-                    return Some(self.hand_out(p));
+                    return Some(self.hand_out((*m).pop_unchecked()));
                 }
             }
         }
@@ -858,13 +881,15 @@ impl ZoneState {
     fn free_small_fast(&self, slot: chunk::SlabSlot, p: *mut u8) -> bool {
         let addr = p as usize;
         match self.shapes.get(slot.class) {
-            Some(shape) if shape.object(slot.base, addr).is_ok() => {}
+            Some(shape) if shape.index(slot.base, addr).is_some() => {}
             _ => return false,
         }
         let Some(mags) = magazine::binding(self.id) else {
             return false;
         };
-        let m = mags[slot.class].loaded;
+        // SAFETY: `slot.class` indexes `shapes` (checked above), which has
+        // as many entries as `mags`.
+        let m = unsafe { mags.get_unchecked(slot.class) }.loaded;
         // SAFETY: a magazine of this thread (or the sentinel, whose `cap`
         // is 0 and is never written); `p` starts an object of this class
         // (checked above), at least 16 bytes and 16-aligned, whose first
@@ -880,8 +905,7 @@ impl ZoneState {
                 return false;
             }
             word.store(canary, Ordering::Relaxed);
-            (*m).rounds[(*m).len as usize] = p;
-            (*m).len += 1;
+            (*m).push_unchecked(p);
             (*m).frees += 1;
         }
         true
@@ -1241,21 +1265,43 @@ const _: () = assert!(MAX_SMALL <= chunk::CHUNK);
 #[cfg(test)]
 mod tests {
     use super::Shape;
+    use std::vec;
+    use std::vec::Vec;
 
-    /// The multiply-based divide agrees with the hardware's for every size
-    /// the zone and the shared caches use, over a slab's range of offsets.
+    /// The one-multiplication test agrees with the hardware's division
+    /// for every size the zone and the shared caches use, over a slab's
+    /// range of offsets, objects before the first and past the last
+    /// included.
     #[test]
-    fn shape_divide_matches_hardware_division() {
-        let sizes = (1..=300).chain([1000, 4096, 4608, 36_864, 212_992, 262_144]);
+    fn shape_index_matches_hardware_division() {
+        let sizes: Vec<usize> = if cfg!(miri) {
+            vec![1, 3, 16, 48, 144, 4608, 262_144]
+        } else {
+            (1..=300)
+                .chain([1000, 4096, 4608, 36_864, 212_992, 262_144])
+                .collect()
+        };
+        let (base, first, per_slab) = (1usize << 30, 48, 1000);
+        // Every offset within `near` of either end, and a stride through
+        // the middle.
+        let (near, stride) = if cfg!(miri) {
+            (300, 400_009)
+        } else {
+            (3000, 997)
+        };
         for size in sizes {
-            let shape = Shape::new(size, 0, 1 << 20).unwrap();
-            let step = if cfg!(miri) { 40_961 } else { 997 };
-            for rel in (0..(2usize << 20)).step_by(step).chain([(2 << 20) - 1]) {
-                assert_eq!(
-                    shape.divide(rel),
-                    (rel / size, rel % size),
-                    "{rel} / {size}"
-                );
+            let shape = Shape::new(size, first, per_slab).unwrap();
+            let end = first + (per_slab + 2) * size;
+            let offsets = (0..near)
+                .chain(end.saturating_sub(near)..end)
+                .chain((0..end).step_by(stride));
+            for off in offsets {
+                let addr = base + off;
+                let want = off
+                    .checked_sub(first)
+                    .filter(|rel| rel % size == 0 && rel / size < per_slab)
+                    .map(|rel| rel / size);
+                assert_eq!(shape.index(base, addr), want, "offset {off}, size {size}");
             }
         }
     }

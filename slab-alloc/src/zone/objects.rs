@@ -293,7 +293,7 @@ impl<C: Inner> Core<C> {
     /// or the slow path; a bad free is returned.
     #[inline]
     fn free(&self, p: *mut u8) -> Result<(), FreeError> {
-        if let Found::Slab(slot) = chunk::find(ptr::from_ref(self) as usize, p as usize) {
+        if let Some(slot) = chunk::find_slab(ptr::from_ref(self) as usize, p as usize) {
             if slot.class == OBJECT_CLASS {
                 if let Ok(tag) = self.tag_of(slot.base, p as usize) {
                     if let Some(pair) = magazine::obj_binding(self.id) {
@@ -303,8 +303,7 @@ impl<C: Inner> Core<C> {
                         unsafe {
                             if tag.load(Ordering::Relaxed) == HELD && (*m).len < (*m).cap {
                                 tag.store(0, Ordering::Relaxed);
-                                (*m).rounds[(*m).len as usize] = p;
-                                (*m).len += 1;
+                                (*m).push_unchecked(p);
                                 (*m).frees += 1;
                                 return Ok(());
                             }
