@@ -42,7 +42,9 @@ fn malloc_align(_size: usize) -> usize {
 }
 
 /// Allocates with the C rules: size 0 becomes 1 (a unique pointer), sizes
-/// above `PTRDIFF_MAX` fail, and failure sets `ENOMEM`.
+/// above `PTRDIFF_MAX` fail, and failure sets `ENOMEM`. Always inlined, so
+/// that `malloc`'s constant alignment and `zeroed` fold away.
+#[inline(always)]
 fn alloc_c<B: Backend + ?Sized>(b: &B, size: usize, align: usize, zeroed: bool) -> *mut c_void {
     if size > MAX_SIZE {
         set_errno(libc::ENOMEM);
@@ -61,6 +63,7 @@ fn alloc_c<B: Backend + ?Sized>(b: &B, size: usize, align: usize, zeroed: bool) 
 }
 
 /// `malloc(size)`.
+#[inline]
 pub fn malloc<B: Backend + ?Sized>(b: &B, size: usize) -> *mut c_void {
     alloc_c(b, size, malloc_align(size), false)
 }

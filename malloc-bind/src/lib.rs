@@ -153,7 +153,9 @@ pub unsafe trait Backend: Sync {
 // SAFETY: the zone's blocks are what its methods say; `usable_size` is
 // its class's size or its mapping's room.
 unsafe impl Backend for SlabMalloc {
-    #[inline]
+    // Always inlined, so that `malloc`'s constant alignment folds into the
+    // zone's class lookup.
+    #[inline(always)]
     fn allocate(&self, size: usize, align: usize) -> *mut u8 {
         match Layout::from_size_align(size, align) {
             // SAFETY: `size` is at least 1 (the binding's rule), so the

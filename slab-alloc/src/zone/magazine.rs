@@ -33,7 +33,6 @@
 //!   zone), so a binding that no longer carries the zone's id is never
 //!   read again: the magazines themselves go with the zone's memory.
 
-use core::cell::Cell;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -511,7 +510,9 @@ impl ThreadCache {
 
 /// A thread cache that is nobody's: every id 0 (no zone or cache has id
 /// 0), so a fast path that looks up a binding in it finds none, with no
-/// null check first. Never written.
+/// null check first. Never written. Transparent, so that the static's
+/// address is the cache's (the assembly below takes the former).
+#[repr(transparent)]
 struct Placeholder(ThreadCache);
 // SAFETY: never written; its ids are atomics and its pointers null or the
 // sentinel's.
@@ -519,24 +520,119 @@ unsafe impl Sync for Placeholder {}
 static UNMADE: Placeholder = Placeholder(ThreadCache::placeholder());
 static EXITED: Placeholder = Placeholder(ThreadCache::placeholder());
 
-/// `CURRENT` before the thread's first zone operation.
+/// The thread's cache before the thread's first zone operation.
 const UNMADE_PTR: *mut ThreadCache = ptr::addr_of!(UNMADE.0).cast_mut();
-/// `CURRENT` after the thread's exit flush: everything goes to the slab
+/// The thread's cache after the thread's exit flush: everything goes to the slab
 /// layer directly from then on.
 const EXITED_PTR: *mut ThreadCache = ptr::addr_of!(EXITED.0).cast_mut();
 
-std::thread_local! {
-    /// This thread's cache: [`UNMADE_PTR`] before its first zone operation,
-    /// then its own `ThreadCache`, then [`EXITED_PTR`]. `const`-initialised
-    /// with no destructor, so reading it never allocates or registers
-    /// anything.
-    static CURRENT: Cell<*mut ThreadCache> = const { Cell::new(UNMADE_PTR) };
+/// This thread's cache: [`UNMADE_PTR`] before its first zone operation,
+/// then its own `ThreadCache`, then [`EXITED_PTR`].
+///
+/// Read by every allocation and free, so its access is what it costs. In a
+/// shared library (`libslabmalloc.so`, preloaded or loaded with `dlopen`)
+/// Rust's `thread_local!` uses the general-dynamic model: a call to
+/// `__tls_get_addr` per access. On x86-64 Linux the slot is defined in
+/// assembly instead and reached with the initial-exec model (U. Drepper,
+/// *ELF Handling For Thread-Local Storage*, version 0.21, 2013): two
+/// instructions, a load of the word's offset from the GOT and a load
+/// relative to `%fs`. The word lives in the static TLS block, where
+/// `dlopen` can still place it (glibc keeps a surplus for such libraries;
+/// `malloc-bind`'s `tests/c/dlopen.c` loads the library that way). Elsewhere, and
+/// under Miri, it is a `const`-initialised `thread_local!` with no
+/// destructor. Either way reading it never allocates or registers anything.
+#[cfg(all(target_arch = "x86_64", target_os = "linux", not(miri)))]
+mod current {
+    use super::{ThreadCache, UNMADE};
+
+    /// The slot's symbol: versioned, so that two versions of this crate in
+    /// one program keep two slots.
+    macro_rules! slot {
+        () => {
+            concat!(
+                "slab_alloc_zone_current_",
+                env!("CARGO_PKG_VERSION_MAJOR"),
+                "_",
+                env!("CARGO_PKG_VERSION_MINOR")
+            )
+        };
+    }
+
+    // One 8-byte TLS word, initially the placeholder's address (the
+    // dynamic linker relocates the TLS image before any thread copies it).
+    // Hidden: the library's own, not exported.
+    core::arch::global_asm!(
+        concat!(".section .tdata.", slot!(), ",\"awT\",@progbits"),
+        ".p2align 3",
+        concat!(".globl ", slot!()),
+        concat!(".hidden ", slot!()),
+        concat!(".type ", slot!(), ",@object"),
+        concat!(".size ", slot!(), ", 8"),
+        concat!(slot!(), ":"),
+        ".quad {placeholder}",
+        ".previous",
+        placeholder = sym UNMADE,
+    );
+
+    /// This thread's value.
+    #[inline(always)]
+    pub(super) fn get() -> *mut ThreadCache {
+        let tc: *mut ThreadCache;
+        // SAFETY: reads this thread's word of the slot defined above (its
+        // offset from the thread pointer, from the GOT).
+        unsafe {
+            core::arch::asm!(
+                concat!("movq ", slot!(), "@GOTTPOFF(%rip), {r}"),
+                "movq %fs:({r}), {r}",
+                r = out(reg) tc,
+                options(att_syntax, nostack, preserves_flags, readonly, pure),
+            );
+        }
+        tc
+    }
+
+    /// Sets this thread's value.
+    #[inline(always)]
+    pub(super) fn set(tc: *mut ThreadCache) {
+        // SAFETY: writes this thread's word of the slot defined above.
+        unsafe {
+            core::arch::asm!(
+                concat!("movq ", slot!(), "@GOTTPOFF(%rip), {r}"),
+                "movq {tc}, %fs:({r})",
+                r = out(reg) _,
+                tc = in(reg) tc,
+                options(att_syntax, nostack, preserves_flags),
+            );
+        }
+    }
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_os = "linux", not(miri))))]
+mod current {
+    use super::{ThreadCache, UNMADE_PTR};
+    use core::cell::Cell;
+
+    std::thread_local! {
+        static CURRENT: Cell<*mut ThreadCache> = const { Cell::new(UNMADE_PTR) };
+    }
+
+    /// This thread's value.
+    #[inline(always)]
+    pub(super) fn get() -> *mut ThreadCache {
+        current::get()
+    }
+
+    /// Sets this thread's value.
+    #[inline(always)]
+    pub(super) fn set(tc: *mut ThreadCache) {
+        current::set(tc);
+    }
 }
 
 /// This thread's own cache, if it has one now.
 #[inline]
 fn own_cache() -> Option<*mut ThreadCache> {
-    let tc = CURRENT.with(Cell::get);
+    let tc = current::get();
     (tc != UNMADE_PTR && tc != EXITED_PTR).then_some(tc)
 }
 
@@ -548,7 +644,7 @@ static KEY: OnceLock<Option<libc::pthread_key_t>> = OnceLock::new();
 /// that one), the others out of line.
 #[inline]
 pub(crate) fn binding(id: u64) -> Option<&'static mut Mags> {
-    let tc = CURRENT.with(Cell::get);
+    let tc = current::get();
     // SAFETY: this thread's live cache, or a placeholder, whose ids are 0
     // and never match. The ids are atomic and shared; the magazines of a
     // binding are reached only by this thread (a dropping zone only swaps
@@ -610,13 +706,13 @@ const EMPTY_MAGS: Mags = [MagPair {
 /// This thread's cache, made (and its exit destructor registered) on first
 /// use; `None` once the thread is exiting or if none can be made.
 fn current_or_new() -> Option<*mut ThreadCache> {
-    let mut tc = CURRENT.with(Cell::get);
+    let mut tc = current::get();
     if tc == EXITED_PTR {
         return None;
     }
     if tc == UNMADE_PTR {
         tc = acquire()?;
-        CURRENT.with(|c| c.set(tc));
+        current::set(tc);
         let key = KEY.get_or_init(|| {
             let mut key: libc::pthread_key_t = 0;
             // SAFETY: `thread_exit` has the signature a key destructor
@@ -636,7 +732,7 @@ fn current_or_new() -> Option<*mut ThreadCache> {
 /// This thread's magazine pair for the shared cache with `id`, if bound.
 #[inline]
 pub(crate) fn obj_binding(id: u64) -> Option<&'static mut MagPair> {
-    let tc = CURRENT.with(Cell::get);
+    let tc = current::get();
     let i = (id % OBJ_BINDINGS as u64) as usize;
     // SAFETY: a live `ThreadCache` of this thread, or a placeholder whose
     // ids are 0 and never match; ids are shared atomics, the pair is this
@@ -838,7 +934,7 @@ pub(crate) fn flush_current(id: u64) {
 /// The key destructor: runs when a thread exits.
 extern "C" fn thread_exit(tc: *mut libc::c_void) {
     let tc = tc.cast::<ThreadCache>();
-    CURRENT.with(|c| c.set(EXITED_PTR));
+    current::set(EXITED_PTR);
     for i in 0..BINDINGS {
         // SAFETY: the value `bind` set: this thread's live cache.
         unsafe { flush(tc, i) };

@@ -339,8 +339,10 @@ impl SlabMalloc {
         self.alloc_layout(size, 16.min(size.max(1).next_power_of_two()))
     }
 
-    /// Allocates `size` bytes aligned to `align` (a power of two).
-    #[inline]
+    /// Allocates `size` bytes aligned to `align` (a power of two). Always
+    /// inlined: callers with a constant alignment (`malloc`, most layouts)
+    /// lose the alignment search.
+    #[inline(always)]
     fn alloc_layout(&self, size: usize, align: usize) -> Option<NonNull<u8>> {
         let st = self.state()?;
         match classes::class_of(size, align) {
