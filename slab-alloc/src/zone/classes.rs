@@ -223,6 +223,16 @@ const fn class_by_arithmetic(size: usize) -> usize {
 /// whose size is a multiple of `align` (at worst the power of two).
 #[inline]
 pub(crate) fn class_of(size: usize, align: usize) -> Option<usize> {
+    // Most requests: one compare each and the table.
+    if size <= LOOKUP_MAX && align <= 16 {
+        return Some(BY_SIXTEENTH[(size + 15) >> 4] as usize);
+    }
+    class_of_other(size, align)
+}
+
+/// [`class_of`] for requests above 1 KiB or aligned above 16.
+#[inline]
+fn class_of_other(size: usize, align: usize) -> Option<usize> {
     if size > MAX_SMALL || align > MAX_SMALL_ALIGN {
         return None;
     }

@@ -371,6 +371,37 @@ impl SlabMalloc {
         self.free_slow(ptr);
     }
 
+    /// Frees the block at `ptr`, which the caller allocated with `size`
+    /// and `align` (what `GlobalAlloc::dealloc` is told). Checked exactly as
+    /// [`free`](Self::free) is: the size only says where to look first. The
+    /// class it gives fixes the thread's magazine before the block's slab is
+    /// read, so the free's stores do not wait on the loads that check it; a
+    /// block whose slab is of another class (a size that does not match, or
+    /// a block resized in place) takes the unsized path.
+    ///
+    /// ```
+    /// let zone = slab_alloc::SlabMalloc::new();
+    /// let p = zone.malloc(40).unwrap();
+    /// // SAFETY: `p` is a live block of `zone`, asked for with 40 bytes.
+    /// unsafe { zone.free_sized(p.as_ptr(), 40, 8) };
+    /// let class = zone.stats().classes.into_iter().find(|c| c.size == 48).unwrap();
+    /// assert_eq!((class.allocs, class.frees), (1, 1));
+    /// ```
+    ///
+    /// # Safety
+    ///
+    /// As for [`free`](Self::free).
+    #[inline]
+    pub unsafe fn free_sized(&self, ptr: *mut u8, size: usize, align: usize) {
+        if let (Some(st), Some(k)) = (self.made(), classes::class_of(size, align)) {
+            if st.free_class_fast(k, ptr) {
+                return;
+            }
+        }
+        // SAFETY: the caller's promise.
+        unsafe { self.free(ptr) }
+    }
+
     /// Every free the fast path did not finish: checked in full, and
     /// reported to the hook if wrong.
     #[cold]
@@ -892,16 +923,50 @@ impl ZoneState {
         // SAFETY: `slot.class` indexes `shapes` (checked above), which has
         // as many entries as `mags`.
         let m = unsafe { mags.get_unchecked(slot.class) }.loaded;
-        // SAFETY: a magazine of this thread (or the sentinel, whose `cap`
-        // is 0 and is never written); `p` starts an object of this class
-        // (checked above), at least 16 bytes and 16-aligned, whose first
-        // word the allocator may use once freed (atomically, so that a
-        // wrong concurrent free is not a data race).
+        // SAFETY: a magazine of this thread (or the sentinel), and `p`
+        // starts an object of its class (checked above).
+        unsafe { self.mark_and_push(m, p) }
+    }
+
+    /// [`free_small_fast`](Self::free_small_fast) for a block the caller
+    /// says is of class `k` (`k < CLASSES`): the same checks, with the
+    /// slab's class compared to `k`.
+    #[inline]
+    fn free_class_fast(&self, k: usize, p: *mut u8) -> bool {
+        let Some(mags) = magazine::binding(self.id) else {
+            return false;
+        };
+        // SAFETY: `k < CLASSES` (a class from `class_of`), the length of
+        // both arrays.
+        let (m, shape) = unsafe { (mags.get_unchecked(k).loaded, *self.shapes.get_unchecked(k)) };
+        let addr = p as usize;
+        match chunk::find_slab(self.key(), addr) {
+            Some(slot) if slot.class == k && shape.index(slot.base, addr).is_some() => {}
+            _ => return false,
+        }
+        // SAFETY: as in `free_small_fast`: a magazine of this thread (or the
+        // sentinel), and `p` starts an object of class `k`.
+        unsafe { self.mark_and_push(m, p) }
+    }
+
+    /// The end of both free fast paths: the double-free mark, then the
+    /// push, if the loaded magazine has room and the block is not marked.
+    ///
+    /// # Safety
+    ///
+    /// `m` is a magazine of this thread or the sentinel; `p` starts an
+    /// object of the magazine's class.
+    #[inline]
+    unsafe fn mark_and_push(&self, m: *mut Magazine, p: *mut u8) -> bool {
+        // SAFETY: the caller's magazine (the sentinel's `cap` is 0, so it is
+        // never written); `p` is at least 16 bytes and 16-aligned, and its
+        // first word is the allocator's once freed (atomic, so that a wrong
+        // concurrent free is not a data race).
         unsafe {
             if (*m).len >= (*m).cap {
                 return false;
             }
-            let canary = self.canary(addr);
+            let canary = self.canary(p as usize);
             let word = core::sync::atomic::AtomicUsize::from_ptr(p.cast());
             if word.load(Ordering::Relaxed) == canary {
                 return false;
@@ -937,8 +1002,8 @@ impl ZoneState {
             // `cap` is 0 and is never written).
             unsafe {
                 if (*m).len < (*m).cap {
-                    (*m).rounds[(*m).len as usize] = p;
-                    (*m).len += 1;
+                    (*m).push_unchecked(p);
+                    (*m).frees += 1;
                     return Ok(());
                 }
             }
@@ -1144,9 +1209,9 @@ unsafe impl GlobalAlloc for SlabMalloc {
     }
 
     #[inline]
-    unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
-        // SAFETY: the caller's block of this allocator.
-        unsafe { self.free(ptr) }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's block of this allocator, of this layout.
+        unsafe { self.free_sized(ptr, layout.size(), layout.align()) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
@@ -1194,9 +1259,9 @@ unsafe impl Allocator for SlabMalloc {
     }
 
     #[inline]
-    unsafe fn deallocate(&self, ptr: NonNull<u8>, _layout: Layout) {
-        // SAFETY: the caller's block of this allocator.
-        unsafe { self.free(ptr.as_ptr()) }
+    unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: the caller's block of this allocator, of this layout.
+        unsafe { self.free_sized(ptr.as_ptr(), layout.size(), layout.align()) }
     }
 
     unsafe fn grow(

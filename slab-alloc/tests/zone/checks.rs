@@ -89,6 +89,49 @@ fn double_free_on_another_thread_is_caught() {
     });
 }
 
+/// `GlobalAlloc::dealloc` looks first in the class its layout names; every
+/// check still applies, and a layout of another class (wrong, or a block
+/// resized in place) only sends the free down the unsized path.
+#[test]
+fn sized_frees_are_checked_like_unsized_ones() {
+    let zone = recording_zone();
+    let layout = Layout::from_size_align(100, 8).unwrap();
+    // SAFETY: blocks of `zone`; each bad free is reported, not carried out.
+    unsafe {
+        let p = zone.alloc(layout);
+        zone.dealloc(p, layout);
+        zone.dealloc(p, layout);
+        let errs = recorded();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].kind, FreeErrorKind::DoubleFree);
+        assert_eq!(
+            (errs[0].addr, errs[0].cache),
+            (p as usize, "slab-malloc 112 B")
+        );
+
+        let q = zone.alloc(layout);
+        zone.dealloc(q.add(16), layout);
+        let errs = recorded();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].kind, FreeErrorKind::Interior { object: q as usize });
+
+        let mut local = [0u64; 16];
+        zone.dealloc(local.as_mut_ptr().cast(), layout);
+        let errs = recorded();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].kind, FreeErrorKind::NotManaged);
+
+        // A layout of another class frees the block all the same, once.
+        zone.dealloc(q, Layout::from_size_align(20, 8).unwrap());
+        assert!(recorded().is_empty());
+        zone.dealloc(q, layout);
+        assert_eq!(recorded()[0].kind, FreeErrorKind::DoubleFree);
+        let stats = zone.stats();
+        let class = stats.classes.iter().find(|c| c.size == 112).unwrap();
+        assert_eq!((class.allocs, class.frees), (2, 2));
+    }
+}
+
 #[test]
 fn interior_pointers_name_the_block() {
     let zone = recording_zone();

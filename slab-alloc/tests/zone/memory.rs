@@ -2,6 +2,8 @@
 //! falls, read from `/proc/self/statm` in a child process (so that other
 //! tests' allocations do not move it).
 
+use std::alloc::{GlobalAlloc, Layout};
+
 use slab_alloc::{LARGE_DECAY, SlabMalloc};
 
 use crate::child;
@@ -129,9 +131,17 @@ fn statistics_count_classes_and_large_blocks() {
     assert_eq!(stats.chunks, 1);
     assert_eq!(stats.large.live_blocks, 1);
     assert!(stats.large.live_bytes > 1 << 20);
-    for p in small {
-        // SAFETY: each block freed once.
-        unsafe { zone.free(p.as_ptr()) };
+    // Every way of freeing is counted: unsized, checked, and sized.
+    for (i, p) in small.into_iter().enumerate() {
+        // SAFETY: each block freed once, with the layout it was allocated
+        // with (`malloc` aligns 48 bytes to 16).
+        unsafe {
+            match i % 3 {
+                0 => zone.free(p.as_ptr()),
+                1 => zone.try_free(p.as_ptr()).unwrap(),
+                _ => zone.dealloc(p.as_ptr(), Layout::from_size_align(48, 16).unwrap()),
+            }
+        }
     }
     // SAFETY: freed once.
     unsafe { zone.free(large.as_ptr()) };
