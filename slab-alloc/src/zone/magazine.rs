@@ -619,13 +619,13 @@ mod current {
     /// This thread's value.
     #[inline(always)]
     pub(super) fn get() -> *mut ThreadCache {
-        current::get()
+        CURRENT.with(Cell::get)
     }
 
     /// Sets this thread's value.
     #[inline(always)]
     pub(super) fn set(tc: *mut ThreadCache) {
-        current::set(tc);
+        CURRENT.with(|c| c.set(tc));
     }
 }
 
