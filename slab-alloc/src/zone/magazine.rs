@@ -522,8 +522,8 @@ static EXITED: Placeholder = Placeholder(ThreadCache::placeholder());
 
 /// The thread's cache before the thread's first zone operation.
 const UNMADE_PTR: *mut ThreadCache = ptr::addr_of!(UNMADE.0).cast_mut();
-/// The thread's cache after the thread's exit flush: everything goes to the slab
-/// layer directly from then on.
+/// The thread's cache after the thread's exit flush: everything goes to
+/// the slab layer directly from then on.
 const EXITED_PTR: *mut ThreadCache = ptr::addr_of!(EXITED.0).cast_mut();
 
 /// This thread's cache: [`UNMADE_PTR`] before its first zone operation,
@@ -538,9 +538,10 @@ const EXITED_PTR: *mut ThreadCache = ptr::addr_of!(EXITED.0).cast_mut();
 /// instructions, a load of the word's offset from the GOT and a load
 /// relative to `%fs`. The word lives in the static TLS block, where
 /// `dlopen` can still place it (glibc keeps a surplus for such libraries;
-/// `malloc-bind`'s `tests/c/dlopen.c` loads the library that way). Elsewhere, and
-/// under Miri, it is a `const`-initialised `thread_local!` with no
-/// destructor. Either way reading it never allocates or registers anything.
+/// `malloc-bind`'s `tests/c/dlopen.c` loads the library that way).
+/// Elsewhere, and under Miri, it is a `const`-initialised `thread_local!`
+/// with no destructor. Either way reading it never allocates or registers
+/// anything.
 #[cfg(all(target_arch = "x86_64", target_os = "linux", not(miri)))]
 mod current {
     use super::{ThreadCache, UNMADE};

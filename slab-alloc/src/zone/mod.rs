@@ -995,19 +995,14 @@ impl ZoneState {
                 kind: FreeErrorKind::DoubleFree,
             });
         }
-        word.store(canary, Ordering::Relaxed);
         if let Some(mags) = magazine::binding(self.id) {
-            let m = mags[k].loaded;
-            // SAFETY: a magazine of this thread (or the sentinel, whose
-            // `cap` is 0 and is never written).
-            unsafe {
-                if (*m).len < (*m).cap {
-                    (*m).push_unchecked(p);
-                    (*m).frees += 1;
-                    return Ok(());
-                }
+            // SAFETY: a magazine of this thread (or the sentinel), and `p`
+            // starts an object of class `k`.
+            if unsafe { self.mark_and_push(mags[k].loaded, p) } {
+                return Ok(());
             }
         }
+        word.store(canary, Ordering::Relaxed);
         self.free_small_slow(k, p)
     }
 
