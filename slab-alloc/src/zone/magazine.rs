@@ -123,28 +123,32 @@ impl Magazine {
         }
     }
 
-    /// Pushes `p`, which the caller checked there is room for.
+    /// Pushes `p`, freed by a caller, and counts the free. The caller
+    /// checked there is room.
     ///
     /// # Safety
     ///
     /// `len < cap` (and `cap <= MAX_ROUNDS`, which every magazine keeps).
     #[inline]
-    pub(crate) unsafe fn push_unchecked(&mut self, p: *mut u8) {
+    pub(crate) unsafe fn push_freed(&mut self, p: *mut u8) {
         debug_assert!(self.len < self.cap && self.cap as usize <= MAX_ROUNDS);
         // SAFETY: `len < cap <= MAX_ROUNDS`, by the caller.
         unsafe { *self.rounds.get_unchecked_mut(self.len as usize) = p };
         self.len += 1;
+        self.frees += 1;
     }
 
-    /// Pops the top object, of a magazine the caller checked is not empty.
+    /// Pops the top object for a caller's allocation, and counts it. The
+    /// caller checked the magazine is not empty.
     ///
     /// # Safety
     ///
     /// `len > 0`.
     #[inline]
-    pub(crate) unsafe fn pop_unchecked(&mut self) -> *mut u8 {
+    pub(crate) unsafe fn pop_allocated(&mut self) -> *mut u8 {
         debug_assert!(self.len > 0 && self.len as usize <= MAX_ROUNDS);
         self.len -= 1;
+        self.allocs += 1;
         // SAFETY: `len < MAX_ROUNDS` now: it was at most `cap` and above 0.
         unsafe { *self.rounds.get_unchecked(self.len as usize) }
     }
@@ -348,10 +352,9 @@ impl Depot {
                 pair.previous = pair.loaded;
                 pair.loaded = full.as_ptr();
             }
-            let m = pair.loaded;
-            (*m).len -= 1;
-            (*m).allocs += 1;
-            Some((*m).rounds[(*m).len as usize])
+            // The new loaded magazine holds objects: `prev` did, or it is
+            // full.
+            Some((*pair.loaded).pop_allocated())
         }
     }
 
@@ -408,10 +411,8 @@ impl Depot {
                 pair.previous = pair.loaded;
                 pair.loaded = empty.as_ptr();
             }
-            let m = pair.loaded;
-            (*m).rounds[(*m).len as usize] = p;
-            (*m).len += 1;
-            (*m).frees += 1;
+            // The new loaded magazine has room: `prev` had, or it is empty.
+            (*pair.loaded).push_freed(p);
         }
         Ok(())
     }

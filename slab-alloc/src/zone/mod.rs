@@ -377,7 +377,9 @@ impl SlabMalloc {
     /// class it gives fixes the thread's magazine before the block's slab is
     /// read, so the free's stores do not wait on the loads that check it; a
     /// block whose slab is of another class (a size that does not match, or
-    /// a block resized in place) takes the unsized path.
+    /// a block resized in place), like every free the fast path does not
+    /// finish, goes to the checked path, which finds the class from the
+    /// block.
     ///
     /// ```
     /// let zone = slab_alloc::SlabMalloc::new();
@@ -398,8 +400,7 @@ impl SlabMalloc {
                 return;
             }
         }
-        // SAFETY: the caller's promise.
-        unsafe { self.free(ptr) }
+        self.free_slow(ptr);
     }
 
     /// Every free the fast path did not finish: checked in full, and
@@ -870,8 +871,7 @@ impl ZoneState {
             // `len` is 0 and is never written).
             unsafe {
                 if (*m).len > 0 {
-                    (*m).allocs += 1;
-                    return Some(self.hand_out((*m).pop_unchecked()));
+                    return Some(self.hand_out((*m).pop_allocated()));
                 }
             }
         }
@@ -972,8 +972,7 @@ impl ZoneState {
                 return false;
             }
             word.store(canary, Ordering::Relaxed);
-            (*m).push_unchecked(p);
-            (*m).frees += 1;
+            (*m).push_freed(p);
         }
         true
     }

@@ -265,9 +265,7 @@ impl<C: Inner> Core<C> {
             // SAFETY: a magazine of this thread (or the sentinel: `len` 0).
             unsafe {
                 if (*m).len > 0 {
-                    (*m).len -= 1;
-                    (*m).allocs += 1;
-                    return Ok(self.hand_out((*m).rounds[(*m).len as usize]));
+                    return Ok(self.hand_out((*m).pop_allocated()));
                 }
             }
         }
@@ -303,8 +301,7 @@ impl<C: Inner> Core<C> {
                         unsafe {
                             if tag.load(Ordering::Relaxed) == HELD && (*m).len < (*m).cap {
                                 tag.store(0, Ordering::Relaxed);
-                                (*m).push_unchecked(p);
-                                (*m).frees += 1;
+                                (*m).push_freed(p);
                                 return Ok(());
                             }
                         }

@@ -91,7 +91,7 @@ fn double_free_on_another_thread_is_caught() {
 
 /// `GlobalAlloc::dealloc` looks first in the class its layout names; every
 /// check still applies, and a layout of another class (wrong, or a block
-/// resized in place) only sends the free down the unsized path.
+/// resized in place) only sends the free down the checked path.
 #[test]
 fn sized_frees_are_checked_like_unsized_ones() {
     let zone = recording_zone();
