@@ -53,11 +53,13 @@ static CHUNK_MAP: [AtomicU64; MAP_WORDS] = [const { AtomicU64::new(0) }; MAP_WOR
 /// starts.
 #[inline]
 pub(crate) fn is_mapped(addr: usize) -> bool {
-    let chunk = addr >> CHUNK.trailing_zeros();
-    match CHUNK_MAP.get(chunk >> 6) {
-        Some(word) => word.load(Ordering::Acquire) & (1 << (chunk & 63)) != 0,
-        None => false,
+    if addr >> ADDRESS_BITS != 0 {
+        return false;
     }
+    let chunk = addr >> CHUNK.trailing_zeros();
+    // SAFETY: `addr < 2^ADDRESS_BITS`, so `chunk >> 6 < MAP_WORDS`.
+    let word = unsafe { CHUNK_MAP.get_unchecked(chunk >> 6) };
+    word.load(Ordering::Acquire) & (1 << (chunk & 63)) != 0
 }
 
 fn set_mapped(chunk: usize, on: bool) {
@@ -161,6 +163,10 @@ impl ChunkHeader {
 pub(crate) struct SlabSlot {
     /// The slab's base.
     pub(crate) base: usize,
+    /// The address's offset from `base` (wrapped if the address is below
+    /// it: a slot's slab may start in an earlier slot, never a later one,
+    /// so it is never below for a slot that holds a slab).
+    pub(crate) offset: usize,
     /// The class (or [`super::MAGAZINE_CLASS`]).
     pub(crate) class: usize,
 }
@@ -205,8 +211,10 @@ pub(crate) fn find(zone: usize, addr: usize) -> Found {
     if info & SLOT_USED == 0 {
         return Found::NotInSlab;
     }
+    let slab = (info & SLOT_OFFSET) as usize;
     Found::Slab(SlabSlot {
-        base: chunk + (info & SLOT_OFFSET) as usize,
+        base: chunk + slab,
+        offset: (addr - chunk).wrapping_sub(slab),
         class: (info & 0xff) as usize,
     })
 }
@@ -221,16 +229,24 @@ pub(crate) fn find_slab(zone: usize, addr: usize) -> Option<SlabSlot> {
     if !is_mapped(addr) {
         return None;
     }
-    let chunk = addr & !(CHUNK - 1);
+    let within = addr & (CHUNK - 1);
+    let chunk = addr - within;
     let header = chunk as *const ChunkHeader;
     // SAFETY: as in `find`.
     if unsafe { (*header).tag } != zone | KIND_SLABS as usize {
         return None;
     }
-    // SAFETY: as in `find`.
-    let info = unsafe { (*header).slots[(addr - chunk) / SLOT].load(Ordering::Acquire) };
+    // SAFETY: as in `find`; `within / SLOT < SLOTS`.
+    let info = unsafe {
+        (*header)
+            .slots
+            .get_unchecked(within / SLOT)
+            .load(Ordering::Acquire)
+    };
+    let slab = (info & SLOT_OFFSET) as usize;
     Some(SlabSlot {
-        base: chunk + (info & SLOT_OFFSET) as usize,
+        base: chunk + slab,
+        offset: within.wrapping_sub(slab),
         class: (info & 0xff) as usize,
     })
 }

@@ -131,10 +131,23 @@ impl Magazine {
     /// `len < cap` (and `cap <= MAX_ROUNDS`, which every magazine keeps).
     #[inline]
     pub(crate) unsafe fn push_freed(&mut self, p: *mut u8) {
-        debug_assert!(self.len < self.cap && self.cap as usize <= MAX_ROUNDS);
+        // SAFETY: the caller's promise.
+        unsafe { self.push_freed_at(self.len, p) };
+    }
+
+    /// [`push_freed`](Self::push_freed) for a caller that read `len`
+    /// already (and wrote the block since, which the compiler would
+    /// otherwise take for a write of `len`).
+    ///
+    /// # Safety
+    ///
+    /// `len` is the magazine's length, below `cap`.
+    #[inline]
+    pub(crate) unsafe fn push_freed_at(&mut self, len: u32, p: *mut u8) {
+        debug_assert!(len == self.len && len < self.cap && self.cap as usize <= MAX_ROUNDS);
         // SAFETY: `len < cap <= MAX_ROUNDS`, by the caller.
-        unsafe { *self.rounds.get_unchecked_mut(self.len as usize) = p };
-        self.len += 1;
+        unsafe { *self.rounds.get_unchecked_mut(len as usize) = p };
+        self.len = len + 1;
         self.frees += 1;
     }
 

@@ -37,7 +37,8 @@ const ZONE_NAME: &str = "slab-malloc";
 /// The name errors about large blocks carry.
 const LARGE_NAME: &str = "slab-malloc large";
 
-/// Zone ids: never reused, so a stale binding can never match a new zone.
+/// Shared object caches' ids: never reused, so a stale binding can never
+/// match a new cache.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// A general-purpose allocator: size classes over untyped slab caches, with
@@ -130,6 +131,15 @@ pub struct SlabMalloc {
 /// Marks a zone whose state is being made.
 const MAKING: usize = 1;
 
+/// The id of the zone state at `st` in thread bindings: its address with
+/// the low bit set. States are page-aligned and unbound from every thread
+/// before they are unmapped, so live states' ids are distinct; null and
+/// [`MAKING`] give 1, which no binding holds (a free one holds 0).
+#[inline(always)]
+fn state_id(st: *const ZoneState) -> u64 {
+    st as usize as u64 | 1
+}
+
 /// One size class.
 #[repr(align(128))]
 struct Class {
@@ -193,11 +203,11 @@ impl Shape {
         })
     }
 
-    /// The index of the object that `addr` in the slab at `base` starts, if
-    /// it starts one.
+    /// The index of the object that starts `offset` bytes into its slab,
+    /// if one does.
     #[inline]
-    pub(crate) fn index(self, base: usize, addr: usize) -> Option<usize> {
-        let rel = addr.wrapping_sub(base).wrapping_sub(self.first as usize) as u64;
+    pub(crate) fn index(self, offset: usize) -> Option<usize> {
+        let rel = offset.wrapping_sub(self.first as usize) as u64;
         let q = rel.wrapping_mul(self.inv).rotate_right(self.shift);
         (q < u64::from(self.per_slab)).then_some(q as usize)
     }
@@ -206,7 +216,7 @@ impl Shape {
     /// or what is wrong with it.
     #[inline]
     pub(crate) fn object(self, base: usize, addr: usize) -> Result<usize, FreeErrorKind> {
-        match self.index(base, addr) {
+        match self.index(addr.wrapping_sub(base)) {
             Some(idx) => Ok(idx),
             None => Err(self.why_not(base, addr)),
         }
@@ -230,7 +240,6 @@ impl Shape {
 
 /// A zone's state, in memory mapped for it.
 pub(crate) struct ZoneState {
-    id: u64,
     secret: usize,
     hook: ErrorHook,
     chunks: ZoneLocked<Chunks>,
@@ -344,11 +353,30 @@ impl SlabMalloc {
     /// lose the alignment search.
     #[inline(always)]
     fn alloc_layout(&self, size: usize, align: usize) -> Option<NonNull<u8>> {
-        let st = self.state()?;
-        match classes::class_of(size, align) {
-            Some(k) => st.alloc_small(k),
-            None => st.alloc_large(size, align).map(|(p, _)| p),
+        let Some(k) = classes::class_of(size, align) else {
+            return self.state()?.alloc_large(size, align).map(|(p, _)| p);
+        };
+        if let Some((mags, st)) = self.bound() {
+            // SAFETY: a bound state (`bound`): made, and alive until the
+            // zone drops.
+            if let Some(p) = unsafe { &*st }.pop_bound(mags, k) {
+                return Some(p);
+            }
         }
+        self.state()?.alloc_small_slow(k)
+    }
+
+    /// The zone's state and this thread's magazines for it, if the thread
+    /// is bound to the zone: one load of the state pointer and one
+    /// comparison with the thread's first binding. Only a made state is
+    /// ever bound, so a match also says the state is made.
+    ///
+    /// The state comes back as a pointer, made a reference by the caller:
+    /// an `Option` of a reference would test it for null again.
+    #[inline(always)]
+    fn bound(&self) -> Option<(&'static mut Mags, *const ZoneState)> {
+        let st = self.state.load(Ordering::Acquire);
+        Some((magazine::binding(state_id(st))?, st))
     }
 
     /// Frees the block at `ptr` (null does nothing). A bad free goes to the
@@ -361,9 +389,11 @@ impl SlabMalloc {
     /// address no zone manages.
     #[inline]
     pub unsafe fn free(&self, ptr: *mut u8) {
-        if let Some(st) = self.made() {
+        if let Some((mags, st)) = self.bound() {
+            // SAFETY: as in `alloc_layout`.
+            let st = unsafe { &*st };
             if let Some(slot) = chunk::find_slab(st.key(), ptr as usize) {
-                if st.free_small_fast(slot, ptr) {
+                if st.free_small_fast(mags, slot, ptr) {
                     return;
                 }
             }
@@ -395,9 +425,12 @@ impl SlabMalloc {
     /// As for [`free`](Self::free).
     #[inline]
     pub unsafe fn free_sized(&self, ptr: *mut u8, size: usize, align: usize) {
-        if let (Some(st), Some(k)) = (self.made(), classes::class_of(size, align)) {
-            if st.free_class_fast(k, ptr) {
-                return;
+        if let Some(k) = classes::class_of(size, align) {
+            if let Some((mags, st)) = self.bound() {
+                // SAFETY: as in `alloc_layout`.
+                if unsafe { &*st }.free_class_fast(mags, k, ptr) {
+                    return;
+                }
             }
         }
         self.free_slow(ptr);
@@ -522,7 +555,7 @@ impl SlabMalloc {
     /// ```
     pub fn trim(&self) {
         if let Some(st) = self.made() {
-            magazine::flush_current(st.id);
+            magazine::flush_current(st.id());
             st.trim();
         }
     }
@@ -603,7 +636,7 @@ impl SlabMalloc {
             }
             return out;
         };
-        let own = magazine::binding(st.id);
+        let own = magazine::binding(st.id());
         for (k, c) in st.classes.iter().enumerate() {
             let (allocs, frees) = c.depot.counts(own.as_ref().map(|m| &m[k]));
             out.classes[k] = ClassStats {
@@ -706,7 +739,7 @@ impl fmt::Debug for SlabMalloc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("SlabMalloc");
         if let Some(st) = self.made() {
-            d.field("id", &st.id);
+            d.field("id", &st.id());
         }
         d.finish_non_exhaustive()
     }
@@ -768,7 +801,6 @@ impl ZoneState {
         // SAFETY: `st` is a fresh mapping of the state's size; each field
         // is written once through raw pointers before anything reads it.
         unsafe {
-            ptr::addr_of_mut!((*st).id).write(NEXT_ID.fetch_add(1, Ordering::Relaxed));
             ptr::addr_of_mut!((*st).secret).write(secret | 1);
             ptr::addr_of_mut!((*st).hook).write(hook);
             ptr::addr_of_mut!((*st).chunks).write(ZoneLocked::new(Chunks::new(key)));
@@ -819,7 +851,7 @@ impl ZoneState {
     unsafe fn release(st: *mut ZoneState) {
         // SAFETY: the caller's state.
         let s = unsafe { &mut *st };
-        magazine::unbind_everywhere(s.id);
+        magazine::unbind_everywhere(s.id());
         // SAFETY: the class caches give their slabs back to the chunks,
         // which are then unmapped; nothing uses them afterwards.
         unsafe {
@@ -832,6 +864,12 @@ impl ZoneState {
             let _ =
                 MapAlloc::new().unmap(NonNull::new_unchecked(st.cast()), size_of::<ZoneState>());
         }
+    }
+
+    /// The zone's id in thread bindings: [`state_id`] of its address.
+    #[inline]
+    fn id(&self) -> u64 {
+        state_id(ptr::from_ref(self))
     }
 
     /// The identity chunk headers carry.
@@ -865,17 +903,27 @@ impl ZoneState {
     /// slow path.
     #[inline]
     fn alloc_small(&self, k: usize) -> Option<NonNull<u8>> {
-        if let Some(mags) = magazine::binding(self.id) {
-            let m = mags[k].loaded;
-            // SAFETY: a magazine of this thread (or the sentinel, whose
-            // `len` is 0 and is never written).
-            unsafe {
-                if (*m).len > 0 {
-                    return Some(self.hand_out((*m).pop_allocated()));
-                }
+        if let Some(mags) = magazine::binding(self.id()) {
+            if let Some(p) = self.pop_bound(mags, k) {
+                return Some(p);
             }
         }
         self.alloc_small_slow(k)
+    }
+
+    /// An object of class `k` (`k < CLASSES`, as `class_of` gives) from
+    /// the loaded magazine of `mags`, this thread's for this zone, if that
+    /// magazine is not empty.
+    #[inline(always)]
+    fn pop_bound(&self, mags: &mut Mags, k: usize) -> Option<NonNull<u8>> {
+        debug_assert!(k < CLASSES);
+        // SAFETY: `k < CLASSES`, the length of `mags`; the magazine is this
+        // thread's (or the sentinel, whose `len` is 0 and is never
+        // written).
+        unsafe {
+            let m = mags.get_unchecked(k).loaded;
+            ((*m).len > 0).then(|| self.hand_out((*m).pop_allocated()))
+        }
     }
 
     /// Clears the double-free mark of a block about to be handed out.
@@ -895,7 +943,7 @@ impl ZoneState {
     fn alloc_small_slow(&self, k: usize) -> Option<NonNull<u8>> {
         let c = &self.classes[k];
         let Some(mags) =
-            magazine::binding(self.id).or_else(|| magazine::bind(self.id, ptr::from_ref(self)))
+            magazine::binding(self.id()).or_else(|| magazine::bind(self.id(), ptr::from_ref(self)))
         else {
             // No thread cache (the thread is exiting): the slab layer.
             let p = c.cache.with(|s| s.alloc()).ok()?;
@@ -911,15 +959,11 @@ impl ZoneState {
     /// (including every error) returns `false` having changed nothing, and
     /// the slow path checks and reports it.
     #[inline]
-    fn free_small_fast(&self, slot: chunk::SlabSlot, p: *mut u8) -> bool {
-        let addr = p as usize;
+    fn free_small_fast(&self, mags: &mut Mags, slot: chunk::SlabSlot, p: *mut u8) -> bool {
         match self.shapes.get(slot.class) {
-            Some(shape) if shape.index(slot.base, addr).is_some() => {}
+            Some(shape) if shape.index(slot.offset).is_some() => {}
             _ => return false,
         }
-        let Some(mags) = magazine::binding(self.id) else {
-            return false;
-        };
         // SAFETY: `slot.class` indexes `shapes` (checked above), which has
         // as many entries as `mags`.
         let m = unsafe { mags.get_unchecked(slot.class) }.loaded;
@@ -932,16 +976,13 @@ impl ZoneState {
     /// says is of class `k` (`k < CLASSES`): the same checks, with the
     /// slab's class compared to `k`.
     #[inline]
-    fn free_class_fast(&self, k: usize, p: *mut u8) -> bool {
-        let Some(mags) = magazine::binding(self.id) else {
-            return false;
-        };
+    fn free_class_fast(&self, mags: &mut Mags, k: usize, p: *mut u8) -> bool {
         // SAFETY: `k < CLASSES` (a class from `class_of`), the length of
         // both arrays.
         let (m, shape) = unsafe { (mags.get_unchecked(k).loaded, *self.shapes.get_unchecked(k)) };
         let addr = p as usize;
         match chunk::find_slab(self.key(), addr) {
-            Some(slot) if slot.class == k && shape.index(slot.base, addr).is_some() => {}
+            Some(slot) if slot.class == k && shape.index(slot.offset).is_some() => {}
             _ => return false,
         }
         // SAFETY: as in `free_small_fast`: a magazine of this thread (or the
@@ -963,7 +1004,8 @@ impl ZoneState {
         // first word is the allocator's once freed (atomic, so that a wrong
         // concurrent free is not a data race).
         unsafe {
-            if (*m).len >= (*m).cap {
+            let len = (*m).len;
+            if len >= (*m).cap {
                 return false;
             }
             let canary = self.canary(p as usize);
@@ -972,7 +1014,7 @@ impl ZoneState {
                 return false;
             }
             word.store(canary, Ordering::Relaxed);
-            (*m).push_freed(p);
+            (*m).push_freed_at(len, p);
         }
         true
     }
@@ -994,7 +1036,7 @@ impl ZoneState {
                 kind: FreeErrorKind::DoubleFree,
             });
         }
-        if let Some(mags) = magazine::binding(self.id) {
+        if let Some(mags) = magazine::binding(self.id()) {
             // SAFETY: a magazine of this thread (or the sentinel), and `p`
             // starts an object of class `k`.
             if unsafe { self.mark_and_push(mags[k].loaded, p) } {
@@ -1009,7 +1051,7 @@ impl ZoneState {
     #[inline(never)]
     fn free_small_slow(&self, k: usize, p: *mut u8) -> Result<(), FreeError> {
         let mags: Option<&mut Mags> =
-            magazine::binding(self.id).or_else(|| magazine::bind(self.id, ptr::from_ref(self)));
+            magazine::binding(self.id()).or_else(|| magazine::bind(self.id(), ptr::from_ref(self)));
         let Some(mags) = mags else {
             return self.free_to_slabs(k, p);
         };
@@ -1342,7 +1384,7 @@ mod tests {
                 .chain([1000, 4096, 4608, 36_864, 212_992, 262_144])
                 .collect()
         };
-        let (base, first, per_slab) = (1usize << 30, 48, 1000);
+        let (first, per_slab) = (48, 1000);
         // Every offset within `near` of either end, and a stride through
         // the middle.
         let (near, stride) = if cfg!(miri) {
@@ -1357,12 +1399,11 @@ mod tests {
                 .chain(end.saturating_sub(near)..end)
                 .chain((0..end).step_by(stride));
             for off in offsets {
-                let addr = base + off;
                 let want = off
                     .checked_sub(first)
                     .filter(|rel| rel % size == 0 && rel / size < per_slab)
                     .map(|rel| rel / size);
-                assert_eq!(shape.index(base, addr), want, "offset {off}, size {size}");
+                assert_eq!(shape.index(off), want, "offset {off}, size {size}");
             }
         }
     }
