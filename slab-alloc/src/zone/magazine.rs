@@ -85,13 +85,18 @@ pub(crate) struct Owner {
 pub(crate) struct Magazine {
     /// The next magazine in a depot stack.
     next: AtomicPtr<Magazine>,
-    pub(crate) len: u32,
+    /// The number of objects held in the low 32 bits, and the frees served
+    /// since the last [`harvest`](Depot::harvest) in the high 32: one
+    /// addition pushes a freed object and counts it.
+    len_frees: u64,
     pub(crate) cap: u32,
-    /// Allocations and frees served from this magazine since it last went
-    /// back to the depot (where they are added to the class's counts).
-    pub(crate) allocs: u32,
-    pub(crate) frees: u32,
-    pub(crate) rounds: [*mut u8; MAX_ROUNDS],
+    /// What gives the allocations served since the last harvest without a
+    /// counter of their own: each pops one object and counts nothing, so
+    /// `allocs = frees + base - len`. `base` is the length at the harvest,
+    /// moved with every change of length that is not a caller's (a fill
+    /// from the slabs, a drain into them).
+    base: u32,
+    rounds: [*mut u8; MAX_ROUNDS],
 }
 
 const _: () = assert!(size_of::<Magazine>() == 512);
@@ -115,12 +120,42 @@ impl Magazine {
     pub(crate) const fn empty(cap: usize) -> Magazine {
         Magazine {
             next: AtomicPtr::new(ptr::null_mut()),
-            len: 0,
+            len_frees: 0,
             cap: cap as u32,
-            allocs: 0,
-            frees: 0,
+            base: 0,
             rounds: [ptr::null_mut(); MAX_ROUNDS],
         }
+    }
+
+    /// The number of objects held.
+    #[inline]
+    pub(crate) fn len(&self) -> u32 {
+        self.len_frees as u32
+    }
+
+    /// The length and the frees counted, as one word (for
+    /// [`push_freed_at`](Self::push_freed_at)).
+    #[inline]
+    pub(crate) fn len_frees(&self) -> u64 {
+        self.len_frees
+    }
+
+    /// Frees served since the last harvest.
+    pub(crate) fn frees(&self) -> u32 {
+        (self.len_frees >> 32) as u32
+    }
+
+    /// Allocations served since the last harvest.
+    pub(crate) fn allocs(&self) -> u32 {
+        self.frees()
+            .wrapping_add(self.base)
+            .wrapping_sub(self.len())
+    }
+
+    /// Starts the counts again from zero.
+    pub(crate) fn reset_counts(&mut self) {
+        self.len_frees = u64::from(self.len());
+        self.base = self.len();
     }
 
     /// Pushes `p`, freed by a caller, and counts the free. The caller
@@ -132,38 +167,69 @@ impl Magazine {
     #[inline]
     pub(crate) unsafe fn push_freed(&mut self, p: *mut u8) {
         // SAFETY: the caller's promise.
-        unsafe { self.push_freed_at(self.len, p) };
+        unsafe { self.push_freed_at(self.len_frees, p) };
     }
 
-    /// [`push_freed`](Self::push_freed) for a caller that read `len`
-    /// already (and wrote the block since, which the compiler would
-    /// otherwise take for a write of `len`).
+    /// [`push_freed`](Self::push_freed) for a caller that read
+    /// [`len_frees`](Self::len_frees) already (and wrote the block since,
+    /// which the compiler would otherwise take for a write of the length).
     ///
     /// # Safety
     ///
-    /// `len` is the magazine's length, below `cap`.
+    /// `len_frees` is the magazine's, and its length is below `cap`.
     #[inline]
-    pub(crate) unsafe fn push_freed_at(&mut self, len: u32, p: *mut u8) {
-        debug_assert!(len == self.len && len < self.cap && self.cap as usize <= MAX_ROUNDS);
+    pub(crate) unsafe fn push_freed_at(&mut self, len_frees: u64, p: *mut u8) {
+        let len = len_frees as u32;
+        debug_assert!(len_frees == self.len_frees);
+        debug_assert!(len < self.cap && self.cap as usize <= MAX_ROUNDS);
         // SAFETY: `len < cap <= MAX_ROUNDS`, by the caller.
         unsafe { *self.rounds.get_unchecked_mut(len as usize) = p };
-        self.len = len + 1;
-        self.frees += 1;
+        self.len_frees = len_frees + (1 << 32 | 1);
     }
 
-    /// Pops the top object for a caller's allocation, and counts it. The
-    /// caller checked the magazine is not empty.
+    /// Pops the top object for a caller's allocation, which counts it (see
+    /// `base`). The caller checked the magazine is not empty.
     ///
     /// # Safety
     ///
     /// `len > 0`.
     #[inline]
     pub(crate) unsafe fn pop_allocated(&mut self) -> *mut u8 {
-        debug_assert!(self.len > 0 && self.len as usize <= MAX_ROUNDS);
-        self.len -= 1;
-        self.allocs += 1;
+        debug_assert!(self.len() > 0 && self.len() as usize <= MAX_ROUNDS);
+        self.len_frees -= 1;
         // SAFETY: `len < MAX_ROUNDS` now: it was at most `cap` and above 0.
-        unsafe { *self.rounds.get_unchecked(self.len as usize) }
+        unsafe { *self.rounds.get_unchecked(self.len() as usize) }
+    }
+
+    /// Adds `p`, taken from the slabs, to a magazine being filled: not a
+    /// caller's free, so not counted. `false` (and nothing added) when the
+    /// magazine is full.
+    pub(crate) fn stock(&mut self, p: *mut u8) -> bool {
+        let len = self.len();
+        if len >= self.cap {
+            return false;
+        }
+        self.rounds[len as usize] = p;
+        self.len_frees += 1;
+        self.base = self.base.wrapping_add(1);
+        true
+    }
+
+    /// Whether the magazine has room for another object.
+    pub(crate) fn has_room(&self) -> bool {
+        self.len() < self.cap
+    }
+
+    /// The objects held, oldest first.
+    pub(crate) fn held(&self) -> &[*mut u8] {
+        &self.rounds[..self.len() as usize]
+    }
+
+    /// Forgets every object held (the caller drained them into the slabs):
+    /// not a caller's allocation, so not counted.
+    pub(crate) fn clear(&mut self) {
+        self.base = self.base.wrapping_sub(self.len());
+        self.len_frees &= !u64::from(u32::MAX);
     }
 
     /// A fresh empty magazine in `mem` (512 bytes, 512-aligned).
@@ -312,15 +378,14 @@ impl Depot {
 
     /// Adds what a magazine counted to the class's counts, and clears it.
     pub(crate) fn harvest(&self, m: &mut Magazine) {
-        if m.allocs != 0 {
-            self.allocs
-                .fetch_add(u64::from(m.allocs), Ordering::Relaxed);
-            m.allocs = 0;
+        let (allocs, frees) = (m.allocs(), m.frees());
+        if allocs != 0 {
+            self.allocs.fetch_add(u64::from(allocs), Ordering::Relaxed);
         }
-        if m.frees != 0 {
-            self.frees.fetch_add(u64::from(m.frees), Ordering::Relaxed);
-            m.frees = 0;
+        if frees != 0 {
+            self.frees.fetch_add(u64::from(frees), Ordering::Relaxed);
         }
+        m.reset_counts();
     }
 
     /// The class's counts, with what the given pair (the calling thread's)
@@ -333,8 +398,8 @@ impl Depot {
                 // SAFETY: the calling thread's own magazines (or the
                 // sentinel, whose counts stay 0).
                 unsafe {
-                    allocs += u64::from((*m).allocs);
-                    frees += u64::from((*m).frees);
+                    allocs += u64::from((*m).allocs());
+                    frees += u64::from((*m).frees());
                 }
             }
         }
@@ -350,7 +415,7 @@ impl Depot {
         // sentinel, which is only read: its `len` and `cap` are 0).
         unsafe {
             let prev = pair.previous;
-            if (*prev).len > 0 {
+            if (*prev).len() > 0 {
                 pair.previous = pair.loaded;
                 pair.loaded = prev;
             } else {
@@ -411,7 +476,7 @@ impl Depot {
         // SAFETY: as in `refill`.
         unsafe {
             let prev = pair.previous;
-            if (*prev).len < (*prev).cap {
+            if (*prev).has_room() {
                 pair.previous = pair.loaded;
                 pair.loaded = prev;
             } else {
@@ -437,10 +502,10 @@ impl Depot {
         // SAFETY: the caller hands over a magazine of this class.
         let mag = unsafe { &mut *m.as_ptr() };
         self.harvest(mag);
-        if mag.len > 0 && self.full.len_hint() >= self.limit {
+        if mag.len() > 0 && self.full.len_hint() >= self.limit {
             slabs.drain(mag);
         }
-        if mag.len == 0 {
+        if mag.len() == 0 {
             self.empty.push(m).ok();
         } else {
             self.full.push(m).ok();
@@ -1015,7 +1080,7 @@ mod tests {
     }
 
     /// Threads pass magazines through one stack; a magazine held by two
-    /// threads at once (a lost or doubled item, or ABA) shows as a `len`
+    /// threads at once (a lost or doubled item, or ABA) shows as a `cap`
     /// that is not the holder's mark.
     #[test]
     fn magazines_pass_through_the_stack_whole_under_contention() {
@@ -1034,9 +1099,9 @@ mod tests {
                         if let Some(m) = stack.pop() {
                             // SAFETY: popped, so this thread's alone.
                             unsafe {
-                                (*m.as_ptr()).len = t;
+                                (*m.as_ptr()).cap = t;
                                 core::hint::spin_loop();
-                                assert_eq!((*m.as_ptr()).len, t, "a magazine had two holders");
+                                assert_eq!((*m.as_ptr()).cap, t, "a magazine had two holders");
                             }
                             stack.push(m).unwrap();
                         }

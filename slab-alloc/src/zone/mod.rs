@@ -922,7 +922,7 @@ impl ZoneState {
         // written).
         unsafe {
             let m = mags.get_unchecked(k).loaded;
-            ((*m).len > 0).then(|| self.hand_out((*m).pop_allocated()))
+            ((*m).len() > 0).then(|| self.hand_out((*m).pop_allocated()))
         }
     }
 
@@ -1004,8 +1004,8 @@ impl ZoneState {
         // first word is the allocator's once freed (atomic, so that a wrong
         // concurrent free is not a data race).
         unsafe {
-            let len = (*m).len;
-            if len >= (*m).cap {
+            let len_frees = (*m).len_frees();
+            if len_frees as u32 >= (*m).cap {
                 return false;
             }
             let canary = self.canary(p as usize);
@@ -1014,7 +1014,7 @@ impl ZoneState {
                 return false;
             }
             word.store(canary, Ordering::Relaxed);
-            (*m).push_freed_at(len, p);
+            (*m).push_freed_at(len_frees, p);
         }
         true
     }
@@ -1118,29 +1118,26 @@ struct ClassSlabs<'a> {
 impl Slabs for ClassSlabs<'_> {
     fn fill(&self, m: &mut Magazine) -> bool {
         self.st.classes[self.k].cache.with(|s| {
-            while m.len < m.cap {
+            while m.has_room() {
                 match s.alloc() {
-                    Ok(p) => {
-                        m.rounds[m.len as usize] = p.as_ptr();
-                        m.len += 1;
-                    }
+                    Ok(p) => m.stock(p.as_ptr()),
                     Err(_) => break,
-                }
+                };
             }
         });
-        m.len > 0
+        m.len() > 0
     }
 
     fn drain(&self, m: &mut Magazine) {
         self.st.classes[self.k].cache.with(|s| {
-            for &p in &m.rounds[..m.len as usize] {
+            for &p in m.held() {
                 // SAFETY: a free object of this class, not null, held once.
                 if let Err(err) = unsafe { s.try_dealloc(NonNull::new_unchecked(p)) } {
                     (self.st.hook)(&err);
                 }
             }
         });
-        m.len = 0;
+        m.clear();
     }
 
     fn new_magazine(&self, rounds: usize) -> Option<NonNull<Magazine>> {

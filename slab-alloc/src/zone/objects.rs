@@ -264,7 +264,7 @@ impl<C: Inner> Core<C> {
             let m = pair.loaded;
             // SAFETY: a magazine of this thread (or the sentinel: `len` 0).
             unsafe {
-                if (*m).len > 0 {
+                if (*m).len() > 0 {
                     return Ok(self.hand_out((*m).pop_allocated()));
                 }
             }
@@ -299,7 +299,7 @@ impl<C: Inner> Core<C> {
                         // SAFETY: a magazine of this thread (or the
                         // sentinel: `cap` 0, never written).
                         unsafe {
-                            if tag.load(Ordering::Relaxed) == HELD && (*m).len < (*m).cap {
+                            if tag.load(Ordering::Relaxed) == HELD && (*m).has_room() {
                                 tag.store(0, Ordering::Relaxed);
                                 (*m).push_freed(p);
                                 return Ok(());
@@ -397,40 +397,37 @@ impl<C: Inner> Slabs for CoreSlabs<'_, C> {
         impl<C: Inner> Drop for Filling<'_, C> {
             fn drop(&mut self) {
                 if std::thread::panicking() {
-                    for &p in &self.m.rounds[..self.m.len as usize] {
+                    for &p in self.m.held() {
                         // SAFETY: objects just taken from these slabs, not
                         // handed to anyone.
                         let _ = unsafe { self.s.give(NonNull::new_unchecked(p)) };
                     }
-                    self.m.len = 0;
+                    self.m.clear();
                 }
             }
         }
         self.0.inner.with(|s| {
             let f = Filling { s, m };
-            while f.m.len < f.m.cap {
+            while f.m.has_room() {
                 match f.s.take() {
-                    Ok(p) => {
-                        f.m.rounds[f.m.len as usize] = p.as_ptr();
-                        f.m.len += 1;
-                    }
+                    Ok(p) => f.m.stock(p.as_ptr()),
                     Err(_) => break,
-                }
+                };
             }
-            f.m.len > 0
+            f.m.len() > 0
         })
     }
 
     fn drain(&self, m: &mut Magazine) {
         self.0.inner.with(|s| {
-            for &p in &m.rounds[..m.len as usize] {
+            for &p in m.held() {
                 // SAFETY: a free object of this cache, not null, held once.
                 if let Err(err) = unsafe { s.give(NonNull::new_unchecked(p)) } {
                     (self.0.hook)(&err);
                 }
             }
         });
-        m.len = 0;
+        m.clear();
     }
 
     fn new_magazine(&self, rounds: usize) -> Option<NonNull<Magazine>> {
