@@ -132,6 +132,42 @@ fn sized_frees_are_checked_like_unsized_ones() {
     }
 }
 
+/// The free fast path reads a block's first byte before its whole first
+/// word: a live block that begins with the mark's fixed byte is freed
+/// like any other, through every entry point, and a double free of it is
+/// still caught.
+#[test]
+fn blocks_that_begin_like_the_mark_free_normally() {
+    let zone = recording_zone();
+    let layout = Layout::from_size_align(48, 8).unwrap();
+    for tail in [0u64, u64::MAX, 0x0123_4567_89ab_cdef] {
+        let word = (tail << 8) | 0xa5;
+        // SAFETY: live blocks of `zone`, each written and freed once.
+        unsafe {
+            let ps = [
+                zone.malloc(48).unwrap().as_ptr(),
+                zone.alloc(layout),
+                zone.alloc(layout),
+            ];
+            for &p in &ps {
+                p.cast::<u64>().write(word.to_le());
+            }
+            zone.free(ps[0]);
+            zone.free_sized(ps[1], 48, 8);
+            zone.dealloc(ps[2], layout);
+            assert!(recorded().is_empty(), "first word {word:#x}");
+            zone.dealloc(ps[2], layout);
+            let errs = recorded();
+            assert_eq!(errs.len(), 1, "{errs:?}");
+            assert_eq!(errs[0].kind, FreeErrorKind::DoubleFree);
+            assert_eq!(errs[0].addr, ps[2] as usize);
+        }
+    }
+    let stats = zone.stats();
+    let class = stats.classes.iter().find(|c| c.size == 48).unwrap();
+    assert_eq!((class.allocs, class.frees), (9, 9));
+}
+
 #[test]
 fn interior_pointers_name_the_block() {
     let zone = recording_zone();
