@@ -87,7 +87,8 @@ pub(crate) struct Magazine {
     next: AtomicPtr<Magazine>,
     /// The number of objects held in the low 32 bits, and the frees served
     /// since the last [`harvest`](Depot::harvest) in the high 32: one
-    /// addition pushes a freed object and counts it.
+    /// addition pushes a freed object and counts it. Stale while the
+    /// magazine is loaded: its [`MagPair`] holds the live value.
     len_frees: u64,
     pub(crate) cap: u32,
     /// What gives the allocations served since the last harvest without a
@@ -133,13 +134,6 @@ impl Magazine {
         self.len_frees as u32
     }
 
-    /// The length and the frees counted, as one word (for
-    /// [`push_freed_at`](Self::push_freed_at)).
-    #[inline]
-    pub(crate) fn len_frees(&self) -> u64 {
-        self.len_frees
-    }
-
     /// Frees served since the last harvest.
     pub(crate) fn frees(&self) -> u32 {
         (self.len_frees >> 32) as u32
@@ -147,58 +141,13 @@ impl Magazine {
 
     /// Allocations served since the last harvest.
     pub(crate) fn allocs(&self) -> u32 {
-        self.frees()
-            .wrapping_add(self.base)
-            .wrapping_sub(self.len())
+        allocs_of(self.len_frees, self.base)
     }
 
     /// Starts the counts again from zero.
     pub(crate) fn reset_counts(&mut self) {
         self.len_frees = u64::from(self.len());
         self.base = self.len();
-    }
-
-    /// Pushes `p`, freed by a caller, and counts the free. The caller
-    /// checked there is room.
-    ///
-    /// # Safety
-    ///
-    /// `len < cap` (and `cap <= MAX_ROUNDS`, which every magazine keeps).
-    #[inline]
-    pub(crate) unsafe fn push_freed(&mut self, p: *mut u8) {
-        // SAFETY: the caller's promise.
-        unsafe { self.push_freed_at(self.len_frees, p) };
-    }
-
-    /// [`push_freed`](Self::push_freed) for a caller that read
-    /// [`len_frees`](Self::len_frees) already (and wrote the block since,
-    /// which the compiler would otherwise take for a write of the length).
-    ///
-    /// # Safety
-    ///
-    /// `len_frees` is the magazine's, and its length is below `cap`.
-    #[inline]
-    pub(crate) unsafe fn push_freed_at(&mut self, len_frees: u64, p: *mut u8) {
-        let len = len_frees as u32;
-        debug_assert!(len_frees == self.len_frees);
-        debug_assert!(len < self.cap && self.cap as usize <= MAX_ROUNDS);
-        // SAFETY: `len < cap <= MAX_ROUNDS`, by the caller.
-        unsafe { *self.rounds.get_unchecked_mut(len as usize) = p };
-        self.len_frees = len_frees + (1 << 32 | 1);
-    }
-
-    /// Pops the top object for a caller's allocation, which counts it (see
-    /// `base`). The caller checked the magazine is not empty.
-    ///
-    /// # Safety
-    ///
-    /// `len > 0`.
-    #[inline]
-    pub(crate) unsafe fn pop_allocated(&mut self) -> *mut u8 {
-        debug_assert!(self.len() > 0 && self.len() as usize <= MAX_ROUNDS);
-        self.len_frees -= 1;
-        // SAFETY: `len < MAX_ROUNDS` now: it was at most `cap` and above 0.
-        unsafe { *self.rounds.get_unchecked(self.len() as usize) }
     }
 
     /// Adds `p`, taken from the slabs, to a magazine being filled: not a
@@ -394,14 +343,9 @@ impl Depot {
         let mut allocs = self.allocs.load(Ordering::Relaxed);
         let mut frees = self.frees.load(Ordering::Relaxed);
         if let Some(pair) = pair {
-            for m in [pair.loaded, pair.previous] {
-                // SAFETY: the calling thread's own magazines (or the
-                // sentinel, whose counts stay 0).
-                unsafe {
-                    allocs += u64::from((*m).allocs());
-                    frees += u64::from((*m).frees());
-                }
-            }
+            let (a, f) = pair.counts();
+            allocs += u64::from(a);
+            frees += u64::from(f);
         }
         (allocs, frees)
     }
@@ -414,25 +358,22 @@ impl Depot {
         // SAFETY: `pair`'s magazines are the calling thread's own (or the
         // sentinel, which is only read: its `len` and `cap` are 0).
         unsafe {
-            let prev = pair.previous;
-            if (*prev).len() > 0 {
-                pair.previous = pair.loaded;
-                pair.loaded = prev;
+            if (*pair.previous()).len() > 0 {
+                pair.swap();
             } else {
                 let full = match self.full.pop() {
                     Some(full) => full,
                     None => self.filled(slabs)?,
                 };
+                let prev = pair.replace(full.as_ptr());
                 if prev != sentinel() {
                     self.harvest(&mut *prev);
                     self.empty.push(NonNull::new_unchecked(prev)).ok();
                 }
-                pair.previous = pair.loaded;
-                pair.loaded = full.as_ptr();
             }
-            // The new loaded magazine holds objects: `prev` did, or it is
-            // full.
-            Some((*pair.loaded).pop_allocated())
+            // The new loaded magazine holds objects: the previous one did,
+            // or it is full.
+            Some(pair.pop_allocated())
         }
     }
 
@@ -475,22 +416,20 @@ impl Depot {
     ) -> Result<(), *mut u8> {
         // SAFETY: as in `refill`.
         unsafe {
-            let prev = pair.previous;
-            if (*prev).has_room() {
-                pair.previous = pair.loaded;
-                pair.loaded = prev;
+            if (*pair.previous()).has_room() {
+                pair.swap();
             } else {
                 let Some(empty) = self.empty_magazine(slabs) else {
                     return Err(p);
                 };
+                let prev = pair.replace(empty.as_ptr());
                 if prev != sentinel() {
                     self.give_back(NonNull::new_unchecked(prev), slabs);
                 }
-                pair.previous = pair.loaded;
-                pair.loaded = empty.as_ptr();
             }
-            // The new loaded magazine has room: `prev` had, or it is empty.
-            (*pair.loaded).push_freed(p);
+            // The new loaded magazine has room: the previous one had, or it
+            // is empty.
+            pair.push_freed(p);
         }
         Ok(())
     }
@@ -522,11 +461,174 @@ impl Depot {
     }
 }
 
-/// A thread's loaded and previous magazines of one class.
+/// The allocations a magazine served since its last harvest, from its
+/// `len_frees` and `base` (see [`Magazine`]).
+fn allocs_of(len_frees: u64, base: u32) -> u32 {
+    ((len_frees >> 32) as u32)
+        .wrapping_add(base)
+        .wrapping_sub(len_frees as u32)
+}
+
+/// A thread's loaded and previous magazines of one class. The loaded
+/// magazine's length and frees live here, beside its address, while it is
+/// loaded: an allocation reads both at once, where a length kept in the
+/// magazine could only be read once the address had come (a load more on
+/// the way to every object handed out). Every change of the loaded
+/// magazine writes them back to it first.
 #[derive(Clone, Copy)]
+#[repr(C)]
 pub(crate) struct MagPair {
-    pub(crate) loaded: *mut Magazine,
-    pub(crate) previous: *mut Magazine,
+    loaded: *mut Magazine,
+    /// The loaded magazine's `len_frees`.
+    len_frees: u64,
+    previous: *mut Magazine,
+}
+
+impl MagPair {
+    /// Both magazines the sentinel: nothing held, no room.
+    pub(crate) const EMPTY: MagPair = MagPair {
+        loaded: SENTINEL_PTR,
+        len_frees: 0,
+        previous: SENTINEL_PTR,
+    };
+
+    /// The number of objects the loaded magazine holds.
+    #[inline]
+    pub(crate) fn len(&self) -> u32 {
+        self.len_frees as u32
+    }
+
+    /// The loaded magazine's length and frees, as one word (for
+    /// [`push_freed_at`](Self::push_freed_at)).
+    #[inline]
+    pub(crate) fn len_frees(&self) -> u64 {
+        self.len_frees
+    }
+
+    /// How many objects the loaded magazine has room for (0 for the
+    /// sentinel).
+    #[inline]
+    pub(crate) fn cap(&self) -> u32 {
+        // SAFETY: `loaded` is always a live magazine or the sentinel.
+        unsafe { (*self.loaded).cap }
+    }
+
+    /// Whether the loaded magazine has room for another object.
+    #[inline]
+    pub(crate) fn has_room(&self) -> bool {
+        self.len() < self.cap()
+    }
+
+    /// Pushes `p`, freed by a caller, and counts the free.
+    ///
+    /// # Safety
+    ///
+    /// The loaded magazine has room.
+    #[inline]
+    pub(crate) unsafe fn push_freed(&mut self, p: *mut u8) {
+        // SAFETY: the caller's promise.
+        unsafe { self.push_freed_at(self.len_frees, p) };
+    }
+
+    /// [`push_freed`](Self::push_freed) for a caller that read
+    /// [`len_frees`](Self::len_frees) already.
+    ///
+    /// # Safety
+    ///
+    /// `len_frees` is the pair's, and the loaded magazine has room.
+    #[inline]
+    pub(crate) unsafe fn push_freed_at(&mut self, len_frees: u64, p: *mut u8) {
+        let len = len_frees as u32;
+        debug_assert!(len_frees == self.len_frees);
+        debug_assert!(len < self.cap() && self.cap() as usize <= MAX_ROUNDS);
+        // SAFETY: `len < cap <= MAX_ROUNDS`, by the caller; the loaded
+        // magazine is not the sentinel (its `cap` is 0) and is this
+        // thread's.
+        unsafe {
+            *ptr::addr_of_mut!((*self.loaded).rounds)
+                .cast::<*mut u8>()
+                .add(len as usize) = p;
+        }
+        self.len_frees = len_frees + (1 << 32 | 1);
+    }
+
+    /// Pops the loaded magazine's top object for a caller's allocation,
+    /// which counts it (see `Magazine::base`).
+    ///
+    /// # Safety
+    ///
+    /// The loaded magazine holds an object.
+    #[inline]
+    pub(crate) unsafe fn pop_allocated(&mut self) -> *mut u8 {
+        debug_assert!(self.len() > 0 && self.len() as usize <= MAX_ROUNDS);
+        self.len_frees -= 1;
+        // SAFETY: `len < MAX_ROUNDS` now: it was at most `cap` and above 0.
+        unsafe {
+            *ptr::addr_of!((*self.loaded).rounds)
+                .cast::<*mut u8>()
+                .add(self.len() as usize)
+        }
+    }
+
+    /// The previous magazine (its own length is current).
+    pub(crate) fn previous(&self) -> *mut Magazine {
+        self.previous
+    }
+
+    /// Writes the loaded magazine's length and frees back to it.
+    fn store(&mut self) {
+        if self.loaded != SENTINEL_PTR {
+            // SAFETY: a live magazine of this pair's holder.
+            unsafe { (*self.loaded).len_frees = self.len_frees };
+        }
+    }
+
+    /// Loads `m` (the sentinel or a magazine the holder owns).
+    fn load(&mut self, m: *mut Magazine) {
+        self.loaded = m;
+        // SAFETY: the sentinel or a live magazine, whose length is current
+        // (it is not loaded elsewhere).
+        self.len_frees = unsafe { (*m).len_frees };
+    }
+
+    /// Swaps the loaded and the previous magazine.
+    pub(crate) fn swap(&mut self) {
+        self.store();
+        let prev = self.previous;
+        self.previous = self.loaded;
+        self.load(prev);
+    }
+
+    /// Loads `m`, the loaded magazine becoming the previous one; returns
+    /// the previous one, which the pair no longer holds.
+    pub(crate) fn replace(&mut self, m: *mut Magazine) -> *mut Magazine {
+        self.store();
+        let old = self.previous;
+        self.previous = self.loaded;
+        self.load(m);
+        old
+    }
+
+    /// Empties the pair: returns both magazines, their lengths current (the
+    /// sentinel where the pair held none), and leaves the sentinel in both
+    /// places.
+    pub(crate) fn take(&mut self) -> [*mut Magazine; 2] {
+        self.store();
+        let both = [self.loaded, self.previous];
+        *self = MagPair::EMPTY;
+        both
+    }
+
+    /// The allocations and frees both magazines served since their last
+    /// harvest.
+    pub(crate) fn counts(&self) -> (u32, u32) {
+        // SAFETY: the holder's magazines or the sentinel (all zero).
+        let (base, prev) = unsafe { ((*self.loaded).base, &*self.previous) };
+        (
+            allocs_of(self.len_frees, base).wrapping_add(prev.allocs()),
+            ((self.len_frees >> 32) as u32).wrapping_add(prev.frees()),
+        )
+    }
 }
 
 /// A binding id: the zone's id, or 0 when free; with this bit set while a
@@ -577,10 +679,7 @@ impl ThreadCache {
             mags: [EMPTY_MAGS; BINDINGS],
             obj_ids: [const { AtomicU64::new(0) }; OBJ_BINDINGS],
             obj_owners: [None; OBJ_BINDINGS],
-            obj_pairs: [MagPair {
-                loaded: SENTINEL_PTR,
-                previous: SENTINEL_PTR,
-            }; OBJ_BINDINGS],
+            obj_pairs: [MagPair::EMPTY; OBJ_BINDINGS],
             all_next: ptr::null_mut(),
             free_next: ptr::null_mut(),
         }
@@ -778,10 +877,7 @@ pub(crate) fn bind(id: u64, zone: *const super::ZoneState) -> Option<&'static mu
 const SENTINEL_PTR: *mut Magazine = ptr::addr_of!(SENTINEL.0).cast_mut();
 
 /// A binding's magazines before use: the sentinel everywhere.
-const EMPTY_MAGS: Mags = [MagPair {
-    loaded: SENTINEL_PTR,
-    previous: SENTINEL_PTR,
-}; CLASSES];
+const EMPTY_MAGS: Mags = [MagPair::EMPTY; CLASSES];
 
 /// This thread's cache, made (and its exit destructor registered) on first
 /// use; `None` once the thread is exiting or if none can be made.
@@ -838,10 +934,7 @@ pub(crate) fn obj_bind(id: u64, owner: Owner) -> Option<&'static mut MagPair> {
         flush_obj(tc, i);
         (*tc).obj_owners[i] = Some(owner);
         let pair = &mut *ptr::addr_of_mut!((*tc).obj_pairs[i]);
-        *pair = MagPair {
-            loaded: SENTINEL_PTR,
-            previous: SENTINEL_PTR,
-        };
+        *pair = MagPair::EMPTY;
         (*tc).obj_ids[i].store(id, Ordering::Release);
         Some(pair)
     }
@@ -891,15 +984,14 @@ unsafe fn give_back_obj(tc: *mut ThreadCache, i: usize) {
     // SAFETY: the caller's busy binding: its owner and pair are stable.
     unsafe {
         let pair = &mut *ptr::addr_of_mut!((*tc).obj_pairs[i]);
+        let both = pair.take();
         if let Some(owner) = (*tc).obj_owners[i] {
-            for m in [pair.loaded, pair.previous] {
+            for m in both {
                 if let Some(m) = NonNull::new(m).filter(|m| m.as_ptr() != sentinel()) {
                     (owner.give_back)(owner.core, m);
                 }
             }
         }
-        pair.loaded = SENTINEL_PTR;
-        pair.previous = SENTINEL_PTR;
     }
 }
 
@@ -985,13 +1077,11 @@ unsafe fn flush(tc: *mut ThreadCache, i: usize) {
     // thread's own.
     let (zone, mags) = unsafe { (&*(*tc).zones[i], &mut *ptr::addr_of_mut!((*tc).mags[i])) };
     for (k, pair) in mags.iter_mut().enumerate() {
-        for m in [pair.loaded, pair.previous] {
+        for m in pair.take() {
             if let Some(m) = NonNull::new(m).filter(|m| m.as_ptr() != sentinel()) {
                 zone.return_magazine(k, m);
             }
         }
-        pair.loaded = sentinel();
-        pair.previous = sentinel();
     }
     ids[i].store(0, Ordering::Release);
 }

@@ -24,7 +24,7 @@ use crate::{SlabBuilder, Stats, UntypedSlabAlloc};
 use chunk::{ChunkHeader, Chunks, ClassPages, Found, Large, LargeFreeError};
 use classes::{CLASSES, MAX_SMALL, MAX_SMALL_ALIGN, NAMES, SIZES};
 use lock::ZoneLocked;
-use magazine::{Depot, Magazine, Mags, Slabs};
+use magazine::{Depot, MagPair, Magazine, Mags, Slabs};
 
 pub use chunk::{LARGE_CACHE_BLOCKS, LARGE_CACHE_BYTES, LARGE_DECAY};
 pub use objects::{SharedSlabAlloc, SharedUntypedSlabAlloc};
@@ -936,8 +936,8 @@ impl ZoneState {
         // thread's (or the sentinel, whose `len` is 0 and is never
         // written).
         unsafe {
-            let m = mags.get_unchecked(k).loaded;
-            ((*m).len() > 0).then(|| self.hand_out((*m).pop_allocated()))
+            let pair = mags.get_unchecked_mut(k);
+            (pair.len() > 0).then(|| self.hand_out(pair.pop_allocated()))
         }
     }
 
@@ -981,10 +981,9 @@ impl ZoneState {
         }
         // SAFETY: `slot.class` indexes `shapes` (checked above), which has
         // as many entries as `mags`.
-        let m = unsafe { mags.get_unchecked(slot.class) }.loaded;
-        // SAFETY: a magazine of this thread (or the sentinel), and `p`
-        // starts an object of its class (checked above).
-        unsafe { self.mark_and_push(m, p) }
+        let pair = unsafe { mags.get_unchecked_mut(slot.class) };
+        // SAFETY: `p` starts an object of the pair's class (checked above).
+        unsafe { self.mark_and_push(pair, p) }
     }
 
     /// [`free_small_fast`](Self::free_small_fast) for a block the caller
@@ -994,15 +993,14 @@ impl ZoneState {
     fn free_class_fast(&self, mags: &mut Mags, k: usize, p: *mut u8) -> bool {
         // SAFETY: `k < CLASSES` (a class from `class_of`), the length of
         // both arrays.
-        let (m, shape) = unsafe { (mags.get_unchecked(k).loaded, *self.shapes.get_unchecked(k)) };
+        let (pair, shape) = unsafe { (mags.get_unchecked_mut(k), *self.shapes.get_unchecked(k)) };
         let addr = p as usize;
         match chunk::find_slab(self.key(), addr) {
             Some(slot) if slot.class == k && shape.index(slot.offset).is_some() => {}
             _ => return false,
         }
-        // SAFETY: as in `free_small_fast`: a magazine of this thread (or the
-        // sentinel), and `p` starts an object of class `k`.
-        unsafe { self.mark_and_push(m, p) }
+        // SAFETY: `p` starts an object of class `k`.
+        unsafe { self.mark_and_push(pair, p) }
     }
 
     /// The end of both free fast paths: the double-free mark, then the
@@ -1010,17 +1008,16 @@ impl ZoneState {
     ///
     /// # Safety
     ///
-    /// `m` is a magazine of this thread or the sentinel; `p` starts an
-    /// object of the magazine's class.
+    /// `p` starts an object of the class of `pair`, a pair of this thread.
     #[inline]
-    unsafe fn mark_and_push(&self, m: *mut Magazine, p: *mut u8) -> bool {
-        // SAFETY: the caller's magazine (the sentinel's `cap` is 0, so it is
-        // never written); `p` is at least 16 bytes and 16-aligned, and its
-        // first word is the allocator's once freed (atomic, so that a wrong
-        // concurrent free is not a data race).
+    unsafe fn mark_and_push(&self, pair: &mut MagPair, p: *mut u8) -> bool {
+        // SAFETY: the push is made only with room (the sentinel has none);
+        // `p` is at least 16 bytes and 16-aligned, and its first word is the
+        // allocator's once freed (atomic, so that a wrong concurrent free is
+        // not a data race).
         unsafe {
-            let len_frees = (*m).len_frees();
-            if len_frees as u32 >= (*m).cap {
+            let len_frees = pair.len_frees();
+            if len_frees as u32 >= pair.cap() {
                 return false;
             }
             let canary = self.canary(p as usize);
@@ -1032,7 +1029,7 @@ impl ZoneState {
                 return false;
             }
             word.store(canary, Ordering::Relaxed);
-            (*m).push_freed_at(len_frees, p);
+            pair.push_freed_at(len_frees, p);
         }
         true
     }
@@ -1055,9 +1052,8 @@ impl ZoneState {
             });
         }
         if let Some(mags) = magazine::binding(self.id()) {
-            // SAFETY: a magazine of this thread (or the sentinel), and `p`
-            // starts an object of class `k`.
-            if unsafe { self.mark_and_push(mags[k].loaded, p) } {
+            // SAFETY: `p` starts an object of class `k`.
+            if unsafe { self.mark_and_push(&mut mags[k], p) } {
                 return Ok(());
             }
         }

@@ -261,11 +261,10 @@ impl<C: Inner> Core<C> {
     #[inline]
     fn alloc(&self) -> Result<NonNull<u8>, AllocError> {
         if let Some(pair) = magazine::obj_binding(self.id) {
-            let m = pair.loaded;
-            // SAFETY: a magazine of this thread (or the sentinel: `len` 0).
+            // SAFETY: the pair's loaded magazine holds an object.
             unsafe {
-                if (*m).len() > 0 {
-                    return Ok(self.hand_out((*m).pop_allocated()));
+                if pair.len() > 0 {
+                    return Ok(self.hand_out(pair.pop_allocated()));
                 }
             }
         }
@@ -295,15 +294,12 @@ impl<C: Inner> Core<C> {
             if slot.class == OBJECT_CLASS {
                 if let Ok(tag) = self.tag_of(slot.base, p as usize) {
                     if let Some(pair) = magazine::obj_binding(self.id) {
-                        let m = pair.loaded;
-                        // SAFETY: a magazine of this thread (or the
-                        // sentinel: `cap` 0, never written).
-                        unsafe {
-                            if tag.load(Ordering::Relaxed) == HELD && (*m).has_room() {
-                                tag.store(0, Ordering::Relaxed);
-                                (*m).push_freed(p);
-                                return Ok(());
-                            }
+                        if tag.load(Ordering::Relaxed) == HELD && pair.has_room() {
+                            tag.store(0, Ordering::Relaxed);
+                            // SAFETY: the loaded magazine has room (the
+                            // sentinel has none).
+                            unsafe { pair.push_freed(p) };
+                            return Ok(());
                         }
                     }
                 }
