@@ -44,8 +44,8 @@ use super::classes::CLASSES;
 use super::lock::ZoneLocked;
 
 /// The most objects a magazine holds: what fits in 512 bytes with its
-/// header.
-pub(crate) const MAX_ROUNDS: usize = 61;
+/// header, at 12 bytes an object (its address and its tag's distance).
+pub(crate) const MAX_ROUNDS: usize = 40;
 /// The bytes of objects in full magazines a class's depot keeps before it
 /// empties further magazines into the slabs.
 pub(crate) const DEPOT_BYTES: usize = 128 << 10;
@@ -98,9 +98,14 @@ pub(crate) struct Magazine {
     /// from the slabs, a drain into them).
     base: u32,
     rounds: [*mut u8; MAX_ROUNDS],
+    /// For each round, how far its tag byte (in its slab's metadata) lies
+    /// below it: what the allocation that hands it out marks, with no
+    /// lookup of the slab (0 in the shared caches, which find their tags
+    /// themselves).
+    deltas: [u32; MAX_ROUNDS],
 }
 
-const _: () = assert!(size_of::<Magazine>() == 512);
+const _: () = assert!(size_of::<Magazine>() <= 512);
 
 /// The magazine every binding starts with: it holds nothing and has room
 /// for nothing, so both fast paths leave at once without a null check.
@@ -125,6 +130,7 @@ impl Magazine {
             cap: cap as u32,
             base: 0,
             rounds: [ptr::null_mut(); MAX_ROUNDS],
+            deltas: [0; MAX_ROUNDS],
         }
     }
 
@@ -153,12 +159,13 @@ impl Magazine {
     /// Adds `p`, taken from the slabs, to a magazine being filled: not a
     /// caller's free, so not counted. `false` (and nothing added) when the
     /// magazine is full.
-    pub(crate) fn stock(&mut self, p: *mut u8) -> bool {
+    pub(crate) fn stock(&mut self, p: *mut u8, delta: u32) -> bool {
         let len = self.len();
         if len >= self.cap {
             return false;
         }
         self.rounds[len as usize] = p;
+        self.deltas[len as usize] = delta;
         self.len_frees += 1;
         self.base = self.base.wrapping_add(1);
         true
@@ -354,7 +361,7 @@ impl Depot {
     /// previous one if it holds objects, else trade the empty previous
     /// magazine for a full one from the depot (or one filled from the
     /// slabs). `None` when no object can be had.
-    pub(crate) fn refill(&self, pair: &mut MagPair, slabs: &impl Slabs) -> Option<*mut u8> {
+    pub(crate) fn refill(&self, pair: &mut MagPair, slabs: &impl Slabs) -> Option<(*mut u8, u32)> {
         // SAFETY: `pair`'s magazines are the calling thread's own (or the
         // sentinel, which is only read: its `len` and `cap` are 0).
         unsafe {
@@ -412,6 +419,7 @@ impl Depot {
         &self,
         pair: &mut MagPair,
         p: *mut u8,
+        delta: u32,
         slabs: &impl Slabs,
     ) -> Result<(), *mut u8> {
         // SAFETY: as in `refill`.
@@ -429,7 +437,7 @@ impl Depot {
             }
             // The new loaded magazine has room: the previous one had, or it
             // is empty.
-            pair.push_freed(p);
+            pair.push_freed(p, delta);
         }
         Ok(())
     }
@@ -525,9 +533,9 @@ impl MagPair {
     ///
     /// The loaded magazine has room.
     #[inline]
-    pub(crate) unsafe fn push_freed(&mut self, p: *mut u8) {
+    pub(crate) unsafe fn push_freed(&mut self, p: *mut u8, delta: u32) {
         // SAFETY: the caller's promise.
-        unsafe { self.push_freed_at(self.len_frees, p) };
+        unsafe { self.push_freed_at(self.len_frees, p, delta) };
     }
 
     /// [`push_freed`](Self::push_freed) for a caller that read
@@ -537,7 +545,7 @@ impl MagPair {
     ///
     /// `len_frees` is the pair's, and the loaded magazine has room.
     #[inline]
-    pub(crate) unsafe fn push_freed_at(&mut self, len_frees: u64, p: *mut u8) {
+    pub(crate) unsafe fn push_freed_at(&mut self, len_frees: u64, p: *mut u8, delta: u32) {
         let len = len_frees as u32;
         debug_assert!(len_frees == self.len_frees);
         debug_assert!(len < self.cap() && self.cap() as usize <= MAX_ROUNDS);
@@ -548,6 +556,9 @@ impl MagPair {
             *ptr::addr_of_mut!((*self.loaded).rounds)
                 .cast::<*mut u8>()
                 .add(len as usize) = p;
+            *ptr::addr_of_mut!((*self.loaded).deltas)
+                .cast::<u32>()
+                .add(len as usize) = delta;
         }
         self.len_frees = len_frees + (1 << 32 | 1);
     }
@@ -559,14 +570,18 @@ impl MagPair {
     ///
     /// The loaded magazine holds an object.
     #[inline]
-    pub(crate) unsafe fn pop_allocated(&mut self) -> *mut u8 {
+    pub(crate) unsafe fn pop_allocated(&mut self) -> (*mut u8, u32) {
         debug_assert!(self.len() > 0 && self.len() as usize <= MAX_ROUNDS);
         self.len_frees -= 1;
+        let len = self.len() as usize;
         // SAFETY: `len < MAX_ROUNDS` now: it was at most `cap` and above 0.
         unsafe {
-            *ptr::addr_of!((*self.loaded).rounds)
-                .cast::<*mut u8>()
-                .add(self.len() as usize)
+            (
+                *ptr::addr_of!((*self.loaded).rounds)
+                    .cast::<*mut u8>()
+                    .add(len),
+                *ptr::addr_of!((*self.loaded).deltas).cast::<u32>().add(len),
+            )
         }
     }
 

@@ -11,7 +11,7 @@ mod objects;
 use core::alloc::{GlobalAlloc, Layout};
 use core::fmt;
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 
 use allocator_api2::alloc::{AllocError, Allocator};
 use bagpipe::SharedWeakBag;
@@ -41,15 +41,27 @@ const LARGE_NAME: &str = "slab-malloc large";
 /// match a new cache.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-/// The first byte of every freed block's double-free mark. The free fast
-/// path reads this byte first and the whole mark only when it matches: a
-/// byte load is forwarded from whatever store last wrote the block's first
-/// byte, where a word load after a narrower store (a caller who set one
-/// byte, then freed) waits for that store to reach the cache, which cost
-/// the single-thread pairs about 8%. Odd, so no aligned pointer or length in
-/// a live block begins with it, and not ASCII, so no text does: the
-/// second load is rare.
-const MARK_BYTE: u8 = 0xa5;
+/// The tag of a block a caller holds; 0 is free (in a magazine or a slab).
+const HELD: u8 = 1;
+
+/// How far below `p` its tag lies (the tags precede the objects in their
+/// slab, which is at most 2 MiB).
+#[inline]
+fn tag_delta(p: *mut u8, tag: &AtomicU8) -> u32 {
+    (p as usize - ptr::from_ref(tag) as usize) as u32
+}
+
+/// Tags `p`, a free object whose tag lies `delta` below it, as held, as it
+/// is handed out.
+#[inline]
+fn hand_out_at(p: *mut u8, delta: u32) -> NonNull<u8> {
+    // SAFETY: `p` and `delta` come from a magazine round: a free object of
+    // a live slab and its tag's distance.
+    unsafe {
+        AtomicU8::from_ptr(p.sub(delta as usize)).store(HELD, Ordering::Relaxed);
+        NonNull::new_unchecked(p)
+    }
+}
 
 /// A general-purpose allocator: size classes over untyped slab caches, with
 /// per-thread magazines, and large blocks straight from the kernel.
@@ -81,13 +93,13 @@ const MARK_BYTE: u8 = 0xa5;
 /// - **Checks on every free**, on the thread-cache path too: an address
 ///   no zone manages, an address of another zone, an address inside a block
 ///   but not at its start, an address in slab metadata, and a double free.
-///   The double-free check writes a secret, address-keyed word into the
-///   first word of every freed block and looks for it on free (a freed
-///   block's contents are the allocator's); allocation clears it. A live
-///   block whose first word happens to equal that secret value would be
-///   reported falsely: a chance of 2^-56 per free (the mark's first byte
-///   is fixed, the other seven are secret) unless the program learns the
-///   secret. Blocks freed straight into the slab layer are also checked
+///   The double-free check reads a tag byte per block in its slab's
+///   metadata: set when the block is handed out, cleared when it is freed.
+///   A free never reads or writes the block itself, so it costs no cache
+///   miss on a block the program has not touched for a while, and no
+///   contents of a live block can pass for a freed one. A magazine keeps
+///   each block's distance to its tag, so an allocation sets the tag with
+///   no lookup. Blocks freed straight into the slab layer are also checked
 ///   against its bitmap. A rejected free goes to the zone's [`ErrorHook`]
 ///   with the class's name (`slab-malloc 64 B`) and the address; by default
 ///   that prints and aborts. Two threads freeing the same block at the same
@@ -184,6 +196,9 @@ pub(crate) struct Shape {
     first: u32,
     /// Objects a slab holds.
     per_slab: u32,
+    /// Offset of the objects' tag bytes from the slab base (0 for caches
+    /// without tags).
+    tags: u32,
 }
 
 /// The inverse of odd `d` modulo 2^64, by Newton's iteration: `x = d` is
@@ -211,7 +226,37 @@ impl Shape {
             size: u32::try_from(size).ok()?,
             first: u32::try_from(first).ok()?,
             per_slab: u32::try_from(per_slab).ok()?,
+            tags: 0,
         })
+    }
+
+    /// The index of the object at `offset` from its slab base, which the
+    /// caller knows starts one.
+    #[inline]
+    fn slot_of(self, offset: usize) -> usize {
+        let rel = offset.wrapping_sub(self.first as usize) as u64;
+        rel.wrapping_mul(self.inv).rotate_right(self.shift) as usize
+    }
+
+    /// This shape with the objects' tag bytes at `tags` from the slab base.
+    pub(crate) fn with_tags(self, tags: usize) -> Option<Shape> {
+        Some(Shape {
+            tags: u32::try_from(tags).ok()?,
+            ..self
+        })
+    }
+
+    /// The tag byte of object `idx` of the slab at `base`.
+    ///
+    /// # Safety
+    ///
+    /// The slab at `base` is live, of this shape, with tags, and
+    /// `idx < per_slab`.
+    #[inline]
+    unsafe fn tag(self, base: usize, idx: usize) -> &'static AtomicU8 {
+        // SAFETY: the caller's live slab holds a tag byte per object at
+        // `tags`; tags are atomics, shared with racing wrong frees.
+        unsafe { AtomicU8::from_ptr((base + self.tags as usize + idx) as *mut u8) }
     }
 
     /// The index of the object that starts `offset` bytes into its slab,
@@ -251,7 +296,6 @@ impl Shape {
 
 /// A zone's state, in memory mapped for it.
 pub(crate) struct ZoneState {
-    secret: usize,
     hook: ErrorHook,
     chunks: ZoneLocked<Chunks>,
     large: ZoneLocked<Large>,
@@ -802,17 +846,9 @@ impl ZoneState {
         let mem = MapAlloc::new().map(size, 4096).ok()?;
         let st = mem.as_ptr().cast::<ZoneState>();
         let key = st as usize;
-        let mut secret = 0usize;
-        // SAFETY: `getrandom` writes at most the given length into `secret`.
-        let got =
-            unsafe { libc::getrandom(ptr::addr_of_mut!(secret).cast(), size_of::<usize>(), 0) };
-        if got != size_of::<usize>() as isize {
-            secret = key.rotate_left(29) ^ (ptr::addr_of!(secret) as usize) ^ 0x9e37_79b9_7f4a_7c15;
-        }
         // SAFETY: `st` is a fresh mapping of the state's size; each field
         // is written once through raw pointers before anything reads it.
         unsafe {
-            ptr::addr_of_mut!((*st).secret).write(secret | 1);
             ptr::addr_of_mut!((*st).hook).write(hook);
             ptr::addr_of_mut!((*st).chunks).write(ZoneLocked::new(Chunks::new(key)));
             ptr::addr_of_mut!((*st).large).write(ZoneLocked::new(Large::new(key)));
@@ -837,11 +873,14 @@ impl ZoneState {
                     .layout(layout)
                     .colouring(false)
                     .max_empty_slabs(classes::max_empty_slabs(k))
+                    .object_tags(true)
                     .error_hook(hook)
                     .build_untyped(pages(k, slab / chunk::SLOT))
                     .ok()?;
-                let first = cache.core.geometry().fixed_first()?;
-                let shape = Shape::new(SIZES[k], first, cache.objects_per_slab())?;
+                let g = cache.core.geometry();
+                let (first, tags) = (g.fixed_first()?, g.tags_off?);
+                let shape =
+                    Shape::new(SIZES[k], first, cache.objects_per_slab())?.with_tags(tags)?;
                 ptr::addr_of_mut!((*st).shapes[k]).write(shape);
                 ptr::addr_of_mut!((*st).classes[k]).write(Class {
                     cache: ZoneLocked::new(cache),
@@ -889,16 +928,6 @@ impl ZoneState {
         ptr::from_ref(self) as usize
     }
 
-    /// The word a freed block of this zone at `addr` holds first. Its
-    /// first byte in memory is always [`MARK_BYTE`]; the other bytes are
-    /// secret and keyed by the address.
-    #[inline]
-    fn canary(&self, addr: usize) -> usize {
-        let mut bytes = (self.secret ^ addr.rotate_left(23)).to_ne_bytes();
-        bytes[0] = MARK_BYTE;
-        usize::from_ne_bytes(bytes)
-    }
-
     /// Checks that `addr`, in the slab at `slot`, starts an object of its
     /// class; returns the class.
     #[inline]
@@ -937,19 +966,40 @@ impl ZoneState {
         // written).
         unsafe {
             let pair = mags.get_unchecked_mut(k);
-            (pair.len() > 0).then(|| self.hand_out(pair.pop_allocated()))
+            (pair.len() > 0).then(|| {
+                let (p, delta) = pair.pop_allocated();
+                hand_out_at(p, delta)
+            })
         }
     }
 
-    /// Clears the double-free mark of a block about to be handed out.
+    /// Tags a free object of class `k` (`k < CLASSES`) as held, as it is
+    /// handed out.
     #[inline]
-    fn hand_out(&self, p: *mut u8) -> NonNull<u8> {
-        // SAFETY: `p` is a free object of this zone (at least 16 bytes,
-        // 16-aligned), now owned by the caller; the atomic store races with
-        // nothing but a wrong concurrent free, which then sees a non-mark.
+    fn hand_out(&self, k: usize, p: *mut u8) -> NonNull<u8> {
+        // SAFETY: `p` is a free object of class `k` in a live slab of this
+        // zone, so its chunk header is mapped and names the slab, and it
+        // starts an object (its index is below `per_slab`).
         unsafe {
-            core::sync::atomic::AtomicUsize::from_ptr(p.cast()).store(0, Ordering::Relaxed);
+            self.tag_of(k, p as usize).store(HELD, Ordering::Relaxed);
             NonNull::new_unchecked(p)
+        }
+    }
+
+    /// The tag of `addr`, an object of class `k` (`k < CLASSES`).
+    ///
+    /// # Safety
+    ///
+    /// `addr` starts an object of class `k` in a live slab of this zone.
+    #[inline]
+    unsafe fn tag_of(&self, k: usize, addr: usize) -> &'static AtomicU8 {
+        let chunk = addr & !(chunk::CHUNK - 1);
+        // SAFETY: the caller's object: its chunk is mapped, its header
+        // names its slab, and it starts an object of shape `k`.
+        unsafe {
+            let base = ChunkHeader::slab_base(chunk as *const ChunkHeader, addr);
+            let shape = *self.shapes.get_unchecked(k);
+            shape.tag(base, shape.slot_of(addr - base))
         }
     }
 
@@ -963,27 +1013,31 @@ impl ZoneState {
             // No thread cache (the thread is exiting): the slab layer.
             let p = c.cache.with(|s| s.alloc()).ok()?;
             c.depot.allocs.fetch_add(1, Ordering::Relaxed);
-            return Some(self.hand_out(p.as_ptr()));
+            return Some(self.hand_out(k, p.as_ptr()));
         };
-        let p = c.depot.refill(&mut mags[k], &ClassSlabs { st: self, k })?;
-        Some(self.hand_out(p))
+        let (p, delta) = c.depot.refill(&mut mags[k], &ClassSlabs { st: self, k })?;
+        Some(hand_out_at(p, delta))
     }
 
     /// The free fast path: an object of a class (start checked), not
-    /// marked free, going into a loaded magazine with room. Anything else
+    /// free by its tag, going into a loaded magazine with room. Anything else
     /// (including every error) returns `false` having changed nothing, and
     /// the slow path checks and reports it.
     #[inline]
     fn free_small_fast(&self, mags: &mut Mags, slot: chunk::SlabSlot, p: *mut u8) -> bool {
-        match self.shapes.get(slot.class) {
-            Some(shape) if shape.index(slot.offset).is_some() => {}
-            _ => return false,
-        }
+        let Some(shape) = self.shapes.get(slot.class) else {
+            return false;
+        };
+        let Some(idx) = shape.index(slot.offset) else {
+            return false;
+        };
         // SAFETY: `slot.class` indexes `shapes` (checked above), which has
-        // as many entries as `mags`.
-        let pair = unsafe { mags.get_unchecked_mut(slot.class) };
-        // SAFETY: `p` starts an object of the pair's class (checked above).
-        unsafe { self.mark_and_push(pair, p) }
+        // as many entries as `mags`; `p` is object `idx` of the live slab
+        // at `slot.base`, of that class.
+        unsafe {
+            let pair = mags.get_unchecked_mut(slot.class);
+            self.untag_and_push(pair, shape.tag(slot.base, idx), p)
+        }
     }
 
     /// [`free_small_fast`](Self::free_small_fast) for a block the caller
@@ -994,57 +1048,48 @@ impl ZoneState {
         // SAFETY: `k < CLASSES` (a class from `class_of`), the length of
         // both arrays.
         let (pair, shape) = unsafe { (mags.get_unchecked_mut(k), *self.shapes.get_unchecked(k)) };
-        let addr = p as usize;
-        match chunk::find_slab(self.key(), addr) {
-            Some(slot) if slot.class == k && shape.index(slot.offset).is_some() => {}
-            _ => return false,
+        let Some(slot) = chunk::find_slab(self.key(), p as usize) else {
+            return false;
+        };
+        match shape.index(slot.offset) {
+            // SAFETY: `p` is object `idx` of the live slab at `slot.base`,
+            // of class `k`.
+            Some(idx) if slot.class == k => unsafe {
+                self.untag_and_push(pair, shape.tag(slot.base, idx), p)
+            },
+            _ => false,
         }
-        // SAFETY: `p` starts an object of class `k`.
-        unsafe { self.mark_and_push(pair, p) }
     }
 
-    /// The end of both free fast paths: the double-free mark, then the
-    /// push, if the loaded magazine has room and the block is not marked.
+    /// The end of both free fast paths: the double-free check on the
+    /// block's tag, then the push, if the loaded magazine has room and the
+    /// block is held.
     ///
     /// # Safety
     ///
-    /// `p` starts an object of the class of `pair`, a pair of this thread.
+    /// `p` starts an object of the class of `pair`, a pair of this thread,
+    /// and `tag` is its tag.
     #[inline]
-    unsafe fn mark_and_push(&self, pair: &mut MagPair, p: *mut u8) -> bool {
-        // SAFETY: the push is made only with room (the sentinel has none);
-        // `p` is at least 16 bytes and 16-aligned, and its first word is the
-        // allocator's once freed (atomic, so that a wrong concurrent free is
-        // not a data race).
-        unsafe {
-            let len_frees = pair.len_frees();
-            if len_frees as u32 >= pair.cap() {
-                return false;
-            }
-            let canary = self.canary(p as usize);
-            let word = core::sync::atomic::AtomicUsize::from_ptr(p.cast());
-            // The first byte, then the word (see `MARK_BYTE`).
-            if core::sync::atomic::AtomicU8::from_ptr(p).load(Ordering::Relaxed) == MARK_BYTE
-                && word.load(Ordering::Relaxed) == canary
-            {
-                return false;
-            }
-            word.store(canary, Ordering::Relaxed);
-            pair.push_freed_at(len_frees, p);
+    unsafe fn untag_and_push(&self, pair: &mut MagPair, tag: &AtomicU8, p: *mut u8) -> bool {
+        let len_frees = pair.len_frees();
+        if len_frees as u32 >= pair.cap() || tag.load(Ordering::Relaxed) != HELD {
+            return false;
         }
+        tag.store(0, Ordering::Relaxed);
+        // SAFETY: the loaded magazine has room (the sentinel has none).
+        unsafe { pair.push_freed_at(len_frees, p, tag_delta(p, tag)) };
         true
     }
 
-    /// Frees a checked object of class `k`: the double-free mark, then this
+    /// Frees a checked object of class `k`: the double-free tag, then this
     /// thread's loaded magazine, or the slow path.
     #[inline]
     fn free_small(&self, k: usize, p: *mut u8) -> Result<(), FreeError> {
         let addr = p as usize;
-        let canary = self.canary(addr);
-        // SAFETY: `p` starts an object of class `k` (checked), at least 16
-        // bytes and 16-aligned, whose first word the allocator may use once
-        // freed. Atomic, so a wrong concurrent free is not a data race.
-        let word = unsafe { core::sync::atomic::AtomicUsize::from_ptr(p.cast()) };
-        if word.load(Ordering::Relaxed) == canary {
+        // SAFETY: `p` starts an object of class `k` in a live slab of this
+        // zone (checked).
+        let tag = unsafe { self.tag_of(k, addr) };
+        if tag.load(Ordering::Relaxed) != HELD {
             return Err(FreeError {
                 cache: NAMES[k],
                 addr,
@@ -1052,18 +1097,18 @@ impl ZoneState {
             });
         }
         if let Some(mags) = magazine::binding(self.id()) {
-            // SAFETY: `p` starts an object of class `k`.
-            if unsafe { self.mark_and_push(&mut mags[k], p) } {
+            // SAFETY: `p` starts an object of class `k`; `tag` is its tag.
+            if unsafe { self.untag_and_push(&mut mags[k], tag, p) } {
                 return Ok(());
             }
         }
-        word.store(canary, Ordering::Relaxed);
-        self.free_small_slow(k, p)
+        tag.store(0, Ordering::Relaxed);
+        self.free_small_slow(k, p, tag_delta(p, tag))
     }
 
     #[cold]
     #[inline(never)]
-    fn free_small_slow(&self, k: usize, p: *mut u8) -> Result<(), FreeError> {
+    fn free_small_slow(&self, k: usize, p: *mut u8, delta: u32) -> Result<(), FreeError> {
         let mags: Option<&mut Mags> =
             magazine::binding(self.id()).or_else(|| magazine::bind(self.id(), ptr::from_ref(self)));
         let Some(mags) = mags else {
@@ -1071,14 +1116,15 @@ impl ZoneState {
         };
         match self.classes[k]
             .depot
-            .spill(&mut mags[k], p, &ClassSlabs { st: self, k })
+            .spill(&mut mags[k], p, delta, &ClassSlabs { st: self, k })
         {
             Ok(()) => Ok(()),
             Err(p) => self.free_to_slabs(k, p),
         }
     }
 
-    /// Frees a checked, marked object straight into its slab cache.
+    /// Frees a checked object, its tag cleared, straight into its slab
+    /// cache.
     fn free_to_slabs(&self, k: usize, p: *mut u8) -> Result<(), FreeError> {
         // SAFETY: `p` is not null (it was checked to be in a slab).
         let p = unsafe { NonNull::new_unchecked(p) };
@@ -1134,7 +1180,10 @@ impl Slabs for ClassSlabs<'_> {
         self.st.classes[self.k].cache.with(|s| {
             while m.has_room() {
                 match s.alloc() {
-                    Ok(p) => m.stock(p.as_ptr()),
+                    // SAFETY: a free object of class `k` in a live slab.
+                    Ok(p) => m.stock(p.as_ptr(), unsafe {
+                        tag_delta(p.as_ptr(), self.st.tag_of(self.k, p.as_ptr() as usize))
+                    }),
                     Err(_) => break,
                 };
             }

@@ -264,7 +264,7 @@ impl<C: Inner> Core<C> {
             // SAFETY: the pair's loaded magazine holds an object.
             unsafe {
                 if pair.len() > 0 {
-                    return Ok(self.hand_out(pair.pop_allocated()));
+                    return Ok(self.hand_out(pair.pop_allocated().0));
                 }
             }
         }
@@ -277,10 +277,12 @@ impl<C: Inner> Core<C> {
         let pair =
             magazine::obj_binding(self.id).or_else(|| magazine::obj_bind(self.id, self.owner()));
         let p = match pair {
-            Some(pair) => self
-                .depot
-                .refill(pair, &CoreSlabs(self))
-                .ok_or(AllocError)?,
+            Some(pair) => {
+                self.depot
+                    .refill(pair, &CoreSlabs(self))
+                    .ok_or(AllocError)?
+                    .0
+            }
             None => self.inner.with(Inner::take)?.as_ptr(),
         };
         Ok(self.hand_out(p))
@@ -298,7 +300,7 @@ impl<C: Inner> Core<C> {
                             tag.store(0, Ordering::Relaxed);
                             // SAFETY: the loaded magazine has room (the
                             // sentinel has none).
-                            unsafe { pair.push_freed(p) };
+                            unsafe { pair.push_freed(p, 0) };
                             return Ok(());
                         }
                     }
@@ -342,7 +344,7 @@ impl<C: Inner> Core<C> {
         let pair =
             magazine::obj_binding(self.id).or_else(|| magazine::obj_bind(self.id, self.owner()));
         let back = match pair {
-            Some(pair) => self.depot.spill(pair, p, &CoreSlabs(self)),
+            Some(pair) => self.depot.spill(pair, p, 0, &CoreSlabs(self)),
             None => Err(p),
         };
         match back {
@@ -406,7 +408,7 @@ impl<C: Inner> Slabs for CoreSlabs<'_, C> {
             let f = Filling { s, m };
             while f.m.has_room() {
                 match f.s.take() {
-                    Ok(p) => f.m.stock(p.as_ptr()),
+                    Ok(p) => f.m.stock(p.as_ptr(), 0),
                     Err(_) => break,
                 };
             }
