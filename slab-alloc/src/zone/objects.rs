@@ -363,8 +363,9 @@ fn default_slots(size: usize) -> usize {
     (size * 8).div_ceil(SLOT).next_power_of_two().clamp(1, 32)
 }
 
-/// Rounds a magazine holds for objects of `stride` bytes: up to 61, fewer
-/// for large objects (about 64 KiB of objects a magazine).
+/// Rounds a magazine holds for objects of `stride` bytes: up to
+/// [`MAX_ROUNDS`](magazine::MAX_ROUNDS), fewer for large objects (about
+/// 64 KiB of objects a magazine).
 fn rounds_for(stride: usize) -> usize {
     ((64 << 10) / stride).clamp(2, magazine::MAX_ROUNDS)
 }
