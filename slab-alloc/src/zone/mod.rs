@@ -230,12 +230,12 @@ impl Shape {
         })
     }
 
-    /// The index of the object at `offset` from its slab base, which the
-    /// caller knows starts one.
+    /// `q` of the type's description for `offset` from the slab base: the
+    /// object's index if `offset` starts one, above `per_slab` if not.
     #[inline]
-    fn slot_of(self, offset: usize) -> usize {
+    fn quotient(self, offset: usize) -> u64 {
         let rel = offset.wrapping_sub(self.first as usize) as u64;
-        rel.wrapping_mul(self.inv).rotate_right(self.shift) as usize
+        rel.wrapping_mul(self.inv).rotate_right(self.shift)
     }
 
     /// This shape with the objects' tag bytes at `tags` from the slab base.
@@ -263,8 +263,7 @@ impl Shape {
     /// if one does.
     #[inline]
     pub(crate) fn index(self, offset: usize) -> Option<usize> {
-        let rel = offset.wrapping_sub(self.first as usize) as u64;
-        let q = rel.wrapping_mul(self.inv).rotate_right(self.shift);
+        let q = self.quotient(offset);
         (q < u64::from(self.per_slab)).then_some(q as usize)
     }
 
@@ -999,7 +998,8 @@ impl ZoneState {
         unsafe {
             let base = ChunkHeader::slab_base(chunk as *const ChunkHeader, addr);
             let shape = *self.shapes.get_unchecked(k);
-            shape.tag(base, shape.slot_of(addr - base))
+            // The caller's object starts at its offset: `q` is its index.
+            shape.tag(base, shape.quotient(addr - base) as usize)
         }
     }
 
