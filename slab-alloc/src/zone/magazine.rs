@@ -156,19 +156,15 @@ impl Magazine {
         self.base = self.len();
     }
 
-    /// Adds `p`, taken from the slabs, to a magazine being filled: not a
-    /// caller's free, so not counted. `false` (and nothing added) when the
-    /// magazine is full.
-    pub(crate) fn stock(&mut self, p: *mut u8, delta: u32) -> bool {
-        let len = self.len();
-        if len >= self.cap {
-            return false;
-        }
-        self.rounds[len as usize] = p;
-        self.deltas[len as usize] = delta;
+    /// Adds `p`, taken from the slabs, to a magazine being filled (the
+    /// caller checked there is room): not a caller's free, so not counted.
+    pub(crate) fn stock(&mut self, p: *mut u8, delta: u32) {
+        debug_assert!(self.has_room());
+        let len = self.len() as usize;
+        self.rounds[len] = p;
+        self.deltas[len] = delta;
         self.len_frees += 1;
         self.base = self.base.wrapping_add(1);
-        true
     }
 
     /// Whether the magazine has room for another object.

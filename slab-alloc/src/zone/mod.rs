@@ -41,7 +41,8 @@ const LARGE_NAME: &str = "slab-malloc large";
 /// match a new cache.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-/// The tag of a block a caller holds; 0 is free (in a magazine or a slab).
+/// The tag of a block a caller holds, in the zone and the shared caches; 0
+/// is free (in a magazine or a slab).
 const HELD: u8 = 1;
 
 /// How far below `p` its tag lies (the tags precede the objects in their

@@ -27,16 +27,13 @@ use super::Shape;
 use super::chunk::{self, ChunkHeader, Chunks, ClassPages, Found, SLOT};
 use super::lock::ZoneLocked;
 use super::magazine::{self, Depot, Magazine, Owner, Slabs};
-use super::{MAGAZINE_CLASS, NEXT_ID};
+use super::{HELD, MAGAZINE_CLASS, NEXT_ID};
 use crate::cache::Geometry;
 use crate::error::{ConfigError, ErrorHook, FreeError, FreeErrorKind};
 use crate::{SlabAlloc, SlabBuilder, Stats, UntypedSlabAlloc};
 
 /// The chunk-header class of a shared cache's slabs.
 const OBJECT_CLASS: usize = 0xfe;
-
-/// The tag of an object a user holds (0: free, in a magazine or a slab).
-const HELD: u8 = 1;
 
 /// The largest object a shared cache takes.
 pub(crate) const MAX_OBJECT: usize = 256 << 10;
