@@ -1,6 +1,7 @@
 //! The slab layer's core, shared by the typed and untyped caches: slabs,
 //! their headers, free stacks and bitmaps, the partial/full/empty lists,
-//! colouring, the checks on free and the counters.
+//! colouring, the checks on free and the counters, and the slabs that
+//! homes claim (for the zone's thread caches).
 //!
 //! Fast paths first: [`Cache::alloc`] and [`Cache::free`]; everything below
 //! them is cold.
@@ -8,6 +9,8 @@
 use core::alloc::Layout;
 use core::mem::size_of;
 use core::ptr::NonNull;
+#[cfg(feature = "zone")]
+use core::sync::atomic::{AtomicU8, Ordering};
 
 use object_alloc::{AllocError, UntypedObjectAlloc};
 
@@ -15,6 +18,15 @@ use crate::error::{ErrorHook, FreeError, FreeErrorKind};
 use crate::stats::Stats;
 
 const WORD_BITS: usize = usize::BITS as usize;
+const _: () = assert!(HOMES <= u8::MAX as usize);
+
+/// How many homes (groups of threads, see [`Cache::alloc_for`]) claim a
+/// slab of a cache each.
+pub(crate) const HOMES: usize = 8;
+#[cfg(feature = "zone")]
+/// How many slabs from the head of the partial list a home looks at for
+/// one nobody claimed before it takes an empty or new one.
+const CLAIM_SCAN: usize = 8;
 
 impl<B: UntypedObjectAlloc> Cache<B> {
     /// Hands out an object: the top of the current partial slab's free
@@ -30,7 +42,46 @@ impl<B: UntypedObjectAlloc> Cache<B> {
         let Some(slab) = self.partial.head else {
             return self.alloc_slow();
         };
-        // SAFETY: `slab` is a live slab of this cache (list invariant) whose
+        // SAFETY: the head of the partial list.
+        unsafe { self.alloc_in(slab) }
+    }
+
+    /// Hands out an object for `home` (below [`HOMES`]): from the partial
+    /// slab the home claimed, claiming one first if it holds none. A slab
+    /// claimed by one home is not claimed by another until it leaves the
+    /// partial list (fills up or empties), so threads of different homes
+    /// fill their magazines from different slabs, and a slab's objects (and
+    /// their tags) stay with one thread while it runs: no cache line of
+    /// them is written by two cores in turn.
+    ///
+    /// With `grow` false, a home that must claim a slab takes none from
+    /// the backing: it fails if no partial or empty slab is unclaimed.
+    #[cfg(feature = "zone")]
+    #[inline]
+    pub(crate) fn alloc_for(
+        &mut self,
+        home: usize,
+        grow: bool,
+    ) -> Result<(NonNull<u8>, bool), AllocError> {
+        let slab = match self.claims[home] {
+            Some(slab) => slab,
+            None => self.claim(home, grow)?,
+        };
+        // SAFETY: a claimed slab is on the partial list.
+        unsafe { self.alloc_in(slab) }
+    }
+
+    /// Hands out an object from `slab`.
+    ///
+    /// # Safety
+    ///
+    /// `slab` is a slab of this cache on its partial list.
+    #[inline]
+    unsafe fn alloc_in(
+        &mut self,
+        slab: NonNull<Header>,
+    ) -> Result<(NonNull<u8>, bool), AllocError> {
+        // SAFETY: `slab` is a live slab of this cache (the caller's) whose
         // header is initialised, and `&mut self` makes this the only
         // reference to it.
         let h = unsafe { &mut *slab.as_ptr() };
@@ -159,6 +210,8 @@ pub(crate) struct Header {
     prev: Option<NonNull<Header>>,
     next: Option<NonNull<Header>>,
     list: ListKind,
+    /// The home that claimed the slab, plus one; 0 for none.
+    claim: u8,
 }
 
 /// The alignment a slab header needs: the backing's blocks must have it.
@@ -216,7 +269,8 @@ pub(crate) struct Geometry {
     /// Offset from the header of the slab's per-object tag bytes, when the
     /// cache has them: one byte per object that the slab layer zeroes when
     /// it makes the slab and never touches again, for a layer above (the
-    /// shared caches' double-free check).
+    /// double-free check of the zone and the shared caches). One more byte
+    /// follows them: the slab's home ([`Cache::home_byte`]).
     pub(crate) tags_off: Option<usize>,
 }
 
@@ -262,7 +316,12 @@ impl Geometry {
         loop {
             let bitmap_off = (stack_off + cap * 4).next_multiple_of(size_of::<usize>());
             let bitmap_end = bitmap_off + cap.div_ceil(WORD_BITS) * size_of::<usize>();
-            let meta_end = if tags { bitmap_end + cap } else { bitmap_end };
+            // With tags, a byte per object and the slab's home byte.
+            let meta_end = if tags {
+                bitmap_end + cap + 1
+            } else {
+                bitmap_end
+            };
             let record = meta_end.next_multiple_of(HEADER_ALIGN);
             let (first, fits) = if out_of_line {
                 // A record must fit in a metadata block beside its link.
@@ -385,6 +444,8 @@ pub(crate) struct Cache<B: UntypedObjectAlloc> {
     hot: Option<NonNull<Header>>,
     hot_base: usize,
     slab_size: usize,
+    /// The partial slab each home fills from ([`Cache::alloc_for`]).
+    claims: [Option<NonNull<Header>>; HOMES],
     #[cfg(feature = "alloc")]
     slabs: crate::registry::SlabMap<NonNull<Header>>,
     // The slow paths.
@@ -443,6 +504,7 @@ impl<B: UntypedObjectAlloc> Cache<B> {
             hot: None,
             hot_base: 0,
             slab_size: geometry.slab_size,
+            claims: [None; HOMES],
             #[cfg(feature = "alloc")]
             slabs: crate::registry::SlabMap::new(geometry.slab_size),
             full: List::new(),
@@ -627,6 +689,73 @@ impl<B: UntypedObjectAlloc> Cache<B> {
         }
     }
 
+    /// The home byte of `slab`, in a cache with tags: the home that
+    /// claimed it last (0 before any). Atomic: the layer above reads it
+    /// without the cache's lock, to send objects back to their home.
+    #[cfg(feature = "zone")]
+    fn home_byte(&self, slab: NonNull<Header>) -> Option<&AtomicU8> {
+        let off = self.geometry.tags_off? + self.capacity as usize;
+        // SAFETY: a live slab's metadata holds the home byte after its
+        // tags (`Geometry::new`); it is only accessed atomically.
+        Some(unsafe { AtomicU8::from_ptr(slab.cast::<u8>().as_ptr().add(off)) })
+    }
+
+    /// Claims a slab for `home`, which has none: among the first
+    /// [`CLAIM_SCAN`] of the partial list, the first unclaimed one whose
+    /// home it is, else the first unclaimed one; else an empty one, else
+    /// (with `grow`) a new one. An empty or new slab goes to the back of
+    /// the partial list (it holds an object once the caller allocates from
+    /// it).
+    #[cfg(feature = "zone")]
+    #[cold]
+    #[inline(never)]
+    fn claim(&mut self, home: usize, grow: bool) -> Result<NonNull<Header>, AllocError> {
+        let mut cur = self.partial.head;
+        let (mut own, mut other) = (None, None);
+        for _ in 0..CLAIM_SCAN {
+            let Some(slab) = cur else { break };
+            // SAFETY: a live slab on the partial list, read only.
+            let h = unsafe { &*slab.as_ptr() };
+            if h.claim == 0 {
+                let last = self
+                    .home_byte(slab)
+                    .map(|b| usize::from(b.load(Ordering::Relaxed)));
+                if last == Some(home) {
+                    own = Some(slab);
+                    break;
+                }
+                other = other.or(Some(slab));
+            }
+            cur = h.next;
+        }
+        let slab = match own.or(other) {
+            Some(slab) => slab,
+            None => {
+                let slab = match self.empty.head {
+                    Some(slab) => {
+                        self.unlink(slab);
+                        slab
+                    }
+                    None if grow => self.new_slab()?,
+                    None => return Err(AllocError),
+                };
+                if self.partial.head.is_none() {
+                    self.push_front(ListKind::Partial, slab);
+                } else {
+                    self.push_back_partial(slab);
+                }
+                slab
+            }
+        };
+        // SAFETY: a live slab of this cache; no other reference to it.
+        unsafe { (*slab.as_ptr()).claim = home as u8 + 1 };
+        if let Some(b) = self.home_byte(slab) {
+            b.store(home as u8, Ordering::Relaxed);
+        }
+        self.claims[home] = Some(slab);
+        Ok(slab)
+    }
+
     /// No partial slab: reuse an empty one, or get a new one from the
     /// backing, then allocate from it.
     #[cold]
@@ -716,6 +845,7 @@ impl<B: UntypedObjectAlloc> Cache<B> {
                 prev: None,
                 next: None,
                 list: ListKind::Empty,
+                claim: 0,
             });
             slab.cast::<u8>().add(g.bitmap_off).write_bytes(
                 0,
@@ -724,7 +854,7 @@ impl<B: UntypedObjectAlloc> Cache<B> {
             if let Some(tags) = g.tags_off {
                 slab.cast::<u8>()
                     .add(tags)
-                    .write_bytes(0, g.capacity as usize);
+                    .write_bytes(0, g.capacity as usize + 1);
             }
         }
         self.register(base, slab);
@@ -946,10 +1076,15 @@ impl<B: UntypedObjectAlloc> Cache<B> {
         }
     }
 
+    /// Takes a slab off its list (and its claim, if a home claimed it).
     fn unlink(&mut self, slab: NonNull<Header>) {
         // SAFETY: a live slab of this cache; no other reference to it.
         let (prev, next, kind) = unsafe {
-            let h = &*slab.as_ptr();
+            let h = &mut *slab.as_ptr();
+            if h.claim != 0 {
+                self.claims[usize::from(h.claim) - 1] = None;
+                h.claim = 0;
+            }
             (h.prev, h.next, h.list)
         };
         let list = self.list_mut(kind);
@@ -997,10 +1132,24 @@ impl<B: UntypedObjectAlloc> Cache<B> {
                         );
                     }
                 }
+                if h.claim != 0 {
+                    assert_eq!(
+                        kind,
+                        ListKind::Partial,
+                        "a claimed slab off the partial list"
+                    );
+                    assert_eq!(self.claims[usize::from(h.claim) - 1], Some(slab), "claim");
+                }
                 n += 1;
                 cur = h.next;
             }
             assert_eq!(n, list.len, "list length");
+        }
+        for (home, slab) in self.claims.iter().enumerate() {
+            if let Some(slab) = slab {
+                // SAFETY: a claimed slab is a live slab of this cache.
+                assert_eq!(usize::from(unsafe { (*slab.as_ptr()).claim }), home + 1);
+            }
         }
     }
 }
@@ -1030,6 +1179,86 @@ impl<B: UntypedObjectAlloc> Drop for Cache<B> {
 #[cfg(test)]
 mod tests {
     use super::Divisor;
+
+    /// Homes fill from slabs of their own: two homes never share a slab
+    /// while both claim one; a full slab gives up its claim; without
+    /// `grow` a home takes a free slab or none; and a home prefers an
+    /// unclaimed slab it claimed before to one another home did.
+    #[cfg(feature = "zone")]
+    #[test]
+    fn homes_claim_slabs_of_their_own() {
+        use crate::SlabBuilder;
+        use core::alloc::Layout;
+        use core::ptr::NonNull;
+        use object_alloc::GlobalUntyped;
+        use std::vec::Vec;
+
+        let slab = Layout::from_size_align(4096, 4096).unwrap();
+        let mut cache = SlabBuilder::new("claimed")
+            .layout(Layout::from_size_align(64, 64).unwrap())
+            .object_tags(true)
+            .max_empty_slabs(0)
+            .build_untyped(GlobalUntyped::system(slab))
+            .unwrap();
+        let per_slab = cache.objects_per_slab();
+        let c = &mut cache.core;
+        let slab_of = |p: NonNull<u8>| p.as_ptr() as usize & !4095;
+        let home_of = |c: &super::Cache<_>, p: NonNull<u8>| {
+            let slab = c.slab_of(p);
+            usize::from(c.home_byte(slab).unwrap().load(super::Ordering::Relaxed))
+        };
+
+        // Nothing to claim without growing.
+        assert!(c.alloc_for(2, false).is_err());
+        let a: Vec<_> = (0..3).map(|_| c.alloc_for(0, true).unwrap().0).collect();
+        let b: Vec<_> = (0..3).map(|_| c.alloc_for(1, true).unwrap().0).collect();
+        assert!(a.iter().all(|&p| slab_of(p) == slab_of(a[0])));
+        assert!(b.iter().all(|&p| slab_of(p) == slab_of(b[0])));
+        assert_ne!(slab_of(a[0]), slab_of(b[0]), "two homes in one slab");
+        assert_eq!((home_of(c, a[0]), home_of(c, b[0])), (0, 1));
+        c.check_invariants();
+
+        // Home 0 fills its slab: the claim goes, and the next object comes
+        // from a new slab, not home 1's.
+        let mut rest: Vec<_> = (3..per_slab)
+            .map(|_| c.alloc_for(0, true).unwrap().0)
+            .collect();
+        assert!(rest.iter().all(|&p| slab_of(p) == slab_of(a[0])));
+        assert_eq!(c.claims[0], None);
+        let next = c.alloc_for(0, true).unwrap().0;
+        assert!(![slab_of(a[0]), slab_of(b[0])].contains(&slab_of(next)));
+        c.check_invariants();
+
+        // A freed object makes home 0's first slab partial and unclaimed.
+        // Home 2, without growing, takes it (no other slab is free); home
+        // 0 then gets its slab back once home 2's claim ends.
+        let freed = rest.pop().unwrap();
+        // SAFETY: from this cache, freed once.
+        unsafe { c.free(freed) }.unwrap();
+        let got = c.alloc_for(2, false).unwrap().0;
+        assert_eq!(got, freed);
+        assert_eq!(home_of(c, got), 2);
+        assert_eq!(c.claims[2], None, "the slab filled again");
+        c.check_invariants();
+
+        // Slab A is partial again, last claimed by home 2. Home 0 fills
+        // its second slab and frees one object of it: that slab is partial
+        // too, unclaimed, home 0's, behind A on the partial list. Home 0
+        // passes over A for it; home 2 takes A.
+        // SAFETY: from this cache, freed once.
+        unsafe { c.free(got) }.unwrap();
+        let mut more: Vec<_> = (1..per_slab)
+            .map(|_| c.alloc_for(0, true).unwrap().0)
+            .collect();
+        assert!(more.iter().all(|&p| slab_of(p) == slab_of(next)));
+        assert_eq!(c.claims[0], None);
+        let back = more.pop().unwrap();
+        // SAFETY: from this cache, freed once.
+        unsafe { c.free(back) }.unwrap();
+        assert_eq!(c.alloc_for(0, false).unwrap().0, back);
+        assert_eq!(slab_of(c.alloc_for(2, false).unwrap().0), slab_of(a[0]));
+        c.check_invariants();
+    }
 
     /// The reciprocal division agrees with `/` and `%` for every offset a
     /// slab of up to 1 MiB has, over strides of every kind, and for offsets

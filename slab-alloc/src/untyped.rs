@@ -46,6 +46,14 @@ pub struct UntypedSlabAlloc<B: UntypedObjectAlloc> {
 unsafe impl<B: UntypedObjectAlloc + Send> Send for UntypedSlabAlloc<B> {}
 
 impl<B: UntypedObjectAlloc> UntypedSlabAlloc<B> {
+    /// A block from the slab `home` (below [`HOMES`](crate::cache::HOMES))
+    /// claimed, as [`Cache::alloc_for`](crate::cache::Cache::alloc_for).
+    #[cfg(feature = "zone")]
+    #[inline]
+    pub(crate) fn alloc_for(&mut self, home: usize, grow: bool) -> Result<NonNull<u8>, AllocError> {
+        self.core.alloc_for(home, grow).map(|(block, _)| block)
+    }
+
     /// Frees a block after the checks, or says what is wrong with the free
     /// and leaves everything as it was.
     ///

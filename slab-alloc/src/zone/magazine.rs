@@ -9,14 +9,32 @@
 //! - When the loaded magazine is exhausted (empty on alloc, full on free)
 //!   and the previous one can serve, the two swap. Only when both are
 //!   exhausted does the thread go to the class's **depot**: it gives up its
-//!   exhausted magazine and takes a full (or empty) one. The depot is a
-//!   pair of lock-free stacks ([`MagStack`], a `bagpipe::SharedWeakBag`).
-//!   Only when the depot has no full magazine does an allocation reach the
-//!   slab layer, under its lock, and then it fills a whole magazine at once.
-//! - The depot holds at most [`depot_limit`] full magazines per class
-//!   (about [`DEPOT_BYTES`] of objects); a thread that would push one more
-//!   empties it into the slab layer, so objects freed in a burst end up in
-//!   slabs, which go back to the kernel.
+//!   exhausted magazine and takes a full (or empty) one. The depot is made
+//!   of lock-free stacks ([`MagStack`], a `bagpipe::SharedWeakBag`): one
+//!   of empty magazines, and one of full magazines per home (below).
+//!   Only when the depot has no full magazine for the thread does an
+//!   allocation reach the slab layer, under its lock, and then it fills a
+//!   whole magazine at once.
+//! - **Homes.** Every thread cache has a home, one of [`HOMES`], given in
+//!   turn as caches are made and kept by the cache, so a thread that takes
+//!   over an exited thread's cache takes over its home. A home fills its
+//!   magazines from slabs it claims (the slab layer's `Cache::alloc_for`),
+//!   which no other home fills from meanwhile, and each slab remembers the
+//!   home that claimed it last. A full magazine goes to the stack of its
+//!   objects' home (its first object's slab's), whoever freed them: a
+//!   thread that frees another's blocks sends them back to it. So threads
+//!   of different homes hold blocks of different slabs, and no cache line
+//!   of blocks or of their tags is written by two cores in turn. (With
+//!   slabs shared, two threads each churning 10,000 blocks ran at half
+//!   speed whenever their cores did not share a cache: every free found
+//!   its tag's line in the other core's.)
+//!   An allocation with nothing in its home's stack fills from a slab of
+//!   its home (or one nobody claims), then takes another home's full
+//!   magazine, and only then takes a new slab from the chunks.
+//! - Each home's stack holds at most [`depot_limit`] full magazines of a
+//!   class (about [`DEPOT_BYTES`] of objects); a thread that would push one
+//!   more empties it into the slab layer, so objects freed in a burst end
+//!   up in slabs, which go back to the kernel.
 //! - **Thread state** is a [`ThreadCache`] of [`BINDINGS`] bindings, each
 //!   tying the thread's magazines to one zone (a thread using more zones
 //!   than that flushes the oldest binding). It is reached through a
@@ -42,12 +60,13 @@ use mmap_alloc::MapAlloc;
 
 use super::classes::CLASSES;
 use super::lock::ZoneLocked;
+pub(crate) use crate::cache::HOMES;
 
 /// The most objects a magazine holds: what fits in 512 bytes with its
 /// header, at 12 bytes an object (its address and its tag's distance).
 pub(crate) const MAX_ROUNDS: usize = 40;
-/// The bytes of objects in full magazines a class's depot keeps before it
-/// empties further magazines into the slabs.
+/// The bytes of objects in full magazines a class's depot keeps for one
+/// home before it empties further magazines of that home into the slabs.
 pub(crate) const DEPOT_BYTES: usize = 128 << 10;
 
 /// The most full magazines class `k`'s depot keeps: [`DEPOT_BYTES`] worth,
@@ -77,7 +96,7 @@ pub(crate) struct Owner {
     /// # Safety
     /// `core` is the live core the binding was made for; the magazine is
     /// one of its own, handed over.
-    pub(crate) give_back: unsafe fn(*const (), NonNull<Magazine>),
+    pub(crate) give_back: unsafe fn(*const (), NonNull<Magazine>, usize),
 }
 
 /// An array of free objects of one class.
@@ -291,8 +310,14 @@ impl SharedWeakBag for MagStack {
 /// lock, and the magazines' own cache.
 pub(crate) trait Slabs {
     /// Fills the empty magazine `m` from the slabs under one lock
-    /// acquisition, up to its capacity; whether it got any object.
-    fn fill(&self, m: &mut Magazine) -> bool;
+    /// acquisition, up to its capacity; whether it got any object. Only
+    /// with `grow` may it take new slabs from the backing.
+    fn fill(&self, m: &mut Magazine, grow: bool) -> bool;
+    /// The home the objects of `m` (not empty) belong to, if the slabs
+    /// keep homes: a full magazine goes to that home's stack.
+    fn home_of(&self, _m: &Magazine) -> Option<usize> {
+        None
+    }
     /// Frees every round of `m` into the slabs and leaves it empty.
     fn drain(&self, m: &mut Magazine);
     /// A new empty magazine holding up to `rounds` objects.
@@ -303,7 +328,10 @@ pub(crate) trait Slabs {
 /// exchanges of Bonwick and Adams: what a thread does when both of its
 /// magazines are exhausted.
 pub(crate) struct Depot {
-    pub(crate) full: MagStack,
+    /// Full magazines, a stack per home: a thread gives back to its
+    /// home's and takes from it first, so objects tend to go back to the
+    /// threads (and cores) that used them last.
+    pub(crate) full: [MagStack; HOMES],
     pub(crate) empty: MagStack,
     /// Allocations and frees of the class counted so far: magazines add
     /// theirs when they come back, the paths that bypass magazines add
@@ -319,7 +347,7 @@ pub(crate) struct Depot {
 impl Depot {
     pub(crate) const fn new(rounds: usize, limit: usize) -> Self {
         Depot {
-            full: MagStack::new(),
+            full: [const { MagStack::new() }; HOMES],
             empty: MagStack::new(),
             allocs: AtomicU64::new(0),
             frees: AtomicU64::new(0),
@@ -353,20 +381,38 @@ impl Depot {
         (allocs, frees)
     }
 
-    /// An allocation whose loaded magazine is empty: swap with the
-    /// previous one if it holds objects, else trade the empty previous
-    /// magazine for a full one from the depot (or one filled from the
-    /// slabs). `None` when no object can be had.
-    pub(crate) fn refill(&self, pair: &mut MagPair, slabs: &impl Slabs) -> Option<(*mut u8, u32)> {
+    /// Full magazines in the depot, over every home.
+    pub(crate) fn full_len(&self) -> usize {
+        self.full.iter().map(MagStack::len_hint).sum()
+    }
+
+    /// A full magazine of any home.
+    fn take_any(&self) -> Option<NonNull<Magazine>> {
+        self.full.iter().find_map(MagStack::pop)
+    }
+
+    /// An allocation whose loaded magazine is empty, by a thread of
+    /// `home`: swap with the previous one if it holds objects, else trade
+    /// the empty previous magazine for a full one from the depot (or one
+    /// filled from the slabs). `None` when no object can be had.
+    pub(crate) fn refill(
+        &self,
+        pair: &mut MagPair,
+        home: usize,
+        slabs: &impl Slabs,
+    ) -> Option<(*mut u8, u32)> {
         // SAFETY: `pair`'s magazines are the calling thread's own (or the
         // sentinel, which is only read: its `len` and `cap` are 0).
         unsafe {
             if (*pair.previous()).len() > 0 {
                 pair.swap();
             } else {
-                let full = match self.full.pop() {
+                let full = match self.full[home].pop() {
                     Some(full) => full,
-                    None => self.filled(slabs)?,
+                    None => match self.filled(slabs, false).or_else(|| self.take_any()) {
+                        Some(full) => full,
+                        None => self.filled(slabs, true)?,
+                    },
                 };
                 let prev = pair.replace(full.as_ptr());
                 if prev != sentinel() {
@@ -382,7 +428,7 @@ impl Depot {
 
     /// A magazine filled from the slabs. If filling panics (a typed
     /// cache's constructor), the emptied magazine goes back to the depot.
-    fn filled(&self, slabs: &impl Slabs) -> Option<NonNull<Magazine>> {
+    fn filled(&self, slabs: &impl Slabs, grow: bool) -> Option<NonNull<Magazine>> {
         struct Back<'a>(&'a MagStack, Option<NonNull<Magazine>>);
         impl Drop for Back<'_> {
             fn drop(&mut self) {
@@ -394,7 +440,7 @@ impl Depot {
         let m = self.empty_magazine(slabs)?;
         let mut back = Back(&self.empty, Some(m));
         // SAFETY: a magazine nobody else holds.
-        if slabs.fill(unsafe { &mut *m.as_ptr() }) {
+        if slabs.fill(unsafe { &mut *m.as_ptr() }, grow) {
             back.1 = None;
             Some(m)
         } else {
@@ -416,6 +462,7 @@ impl Depot {
         pair: &mut MagPair,
         p: *mut u8,
         delta: u32,
+        home: usize,
         slabs: &impl Slabs,
     ) -> Result<(), *mut u8> {
         // SAFETY: as in `refill`.
@@ -428,7 +475,7 @@ impl Depot {
                 };
                 let prev = pair.replace(empty.as_ptr());
                 if prev != sentinel() {
-                    self.give_back(NonNull::new_unchecked(prev), slabs);
+                    self.give_back(NonNull::new_unchecked(prev), home, slabs);
                 }
             }
             // The new loaded magazine has room: the previous one had, or it
@@ -438,26 +485,30 @@ impl Depot {
         Ok(())
     }
 
-    /// Takes back a thread's magazine: an empty one to the empty stack; one
-    /// holding objects to the full stack, or drained into the slabs when
-    /// the depot already holds its limit.
-    pub(crate) fn give_back(&self, m: NonNull<Magazine>, slabs: &impl Slabs) {
+    /// Takes back the magazine of a thread of `home`: an empty one to the
+    /// empty stack; one holding objects to the full stack of their home
+    /// (its first object's, where the slabs keep homes, else `home`), or
+    /// drained into the slabs when that stack already holds its limit.
+    pub(crate) fn give_back(&self, m: NonNull<Magazine>, home: usize, slabs: &impl Slabs) {
         // SAFETY: the caller hands over a magazine of this class.
         let mag = unsafe { &mut *m.as_ptr() };
         self.harvest(mag);
-        if mag.len() > 0 && self.full.len_hint() >= self.limit {
-            slabs.drain(mag);
-        }
         if mag.len() == 0 {
             self.empty.push(m).ok();
+            return;
+        }
+        let to = slabs.home_of(mag).unwrap_or(home);
+        if self.full[to].len_hint() >= self.limit {
+            slabs.drain(mag);
+            self.empty.push(m).ok();
         } else {
-            self.full.push(m).ok();
+            self.full[to].push(m).ok();
         }
     }
 
     /// Drains every full magazine into the slabs.
     pub(crate) fn trim(&self, slabs: &impl Slabs) {
-        while let Some(m) = self.full.pop() {
+        while let Some(m) = self.take_any() {
             // SAFETY: popped, so ours alone.
             slabs.drain(unsafe { &mut *m.as_ptr() });
             self.empty.push(m).ok();
@@ -665,6 +716,30 @@ pub(crate) struct ThreadCache {
     all_next: *mut ThreadCache,
     /// The free list of caches of exited threads.
     free_next: *mut ThreadCache,
+    /// The thread's home (below [`HOMES`]): fixed when the cache is made,
+    /// so a thread that takes over an exited thread's cache takes over
+    /// its home, its depot stacks and its claimed slabs.
+    home: usize,
+}
+
+/// The home of the next thread cache made.
+static NEXT_HOME: AtomicUsize = AtomicUsize::new(0);
+
+/// Moves this thread (its cache) to `home`, for tests that need two
+/// threads in known homes.
+#[cfg(test)]
+pub(crate) fn set_home(home: usize) {
+    assert!(home < HOMES);
+    let tc = current_or_new().expect("a thread cache");
+    // SAFETY: this thread's live cache; only its thread reads `home`.
+    unsafe { (*tc).home = home };
+}
+
+/// This thread's home (0 before its cache is made and after its exit).
+pub(crate) fn home() -> usize {
+    // SAFETY: this thread's live cache or a placeholder; `home` never
+    // changes once the cache is published.
+    unsafe { (*current::get()).home }
 }
 
 /// Every thread cache ever made (never freed: reused by later threads).
@@ -693,6 +768,7 @@ impl ThreadCache {
             obj_pairs: [MagPair::EMPTY; OBJ_BINDINGS],
             all_next: ptr::null_mut(),
             free_next: ptr::null_mut(),
+            home: 0,
         }
     }
 }
@@ -999,7 +1075,7 @@ unsafe fn give_back_obj(tc: *mut ThreadCache, i: usize) {
         if let Some(owner) = (*tc).obj_owners[i] {
             for m in both {
                 if let Some(m) = NonNull::new(m).filter(|m| m.as_ptr() != sentinel()) {
-                    (owner.give_back)(owner.core, m);
+                    (owner.give_back)(owner.core, m, (*tc).home);
                 }
             }
         }
@@ -1054,6 +1130,7 @@ fn acquire() -> Option<*mut ThreadCache> {
     // ids are free bindings, and the rest is written before use.
     unsafe {
         ptr::addr_of_mut!((*tc).free_next).write(ptr::null_mut());
+        ptr::addr_of_mut!((*tc).home).write(NEXT_HOME.fetch_add(1, Ordering::Relaxed) % HOMES);
         let mut head = ALL.load(Ordering::Relaxed);
         loop {
             ptr::addr_of_mut!((*tc).all_next).write(head);
@@ -1086,11 +1163,17 @@ unsafe fn flush(tc: *mut ThreadCache, i: usize) {
     // SAFETY: the id was the zone's and is now marked busy, so the zone is
     // alive and its drop waits for this flush; the magazines are this
     // thread's own.
-    let (zone, mags) = unsafe { (&*(*tc).zones[i], &mut *ptr::addr_of_mut!((*tc).mags[i])) };
+    let (zone, mags, home) = unsafe {
+        (
+            &*(*tc).zones[i],
+            &mut *ptr::addr_of_mut!((*tc).mags[i]),
+            (*tc).home,
+        )
+    };
     for (k, pair) in mags.iter_mut().enumerate() {
         for m in pair.take() {
             if let Some(m) = NonNull::new(m).filter(|m| m.as_ptr() != sentinel()) {
-                zone.return_magazine(k, m);
+                zone.return_magazine(k, m, home);
             }
         }
     }

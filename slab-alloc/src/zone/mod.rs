@@ -83,6 +83,11 @@ fn hand_out_at(p: *mut u8, delta: u32) -> NonNull<u8> {
 ///   full and empty magazines, and only then does a thread take the slab
 ///   cache's lock, to fill a whole magazine. A thread's magazines go back
 ///   to the depots when it exits.
+/// - **Homes.** Threads are spread over 8 homes. Each home fills its
+///   magazines from slabs it claims alone, and full magazines go back to
+///   the home whose slabs their blocks came from. Threads of different
+///   homes so work on different slabs: no cache line of blocks or of their
+///   metadata goes back and forth between their cores.
 /// - **Large blocks.** Requests above 256 KiB or aligned above a page are
 ///   mappings of their own, cached for reuse when freed (at most
 ///   [`LARGE_CACHE_BLOCKS`] blocks and [`LARGE_CACHE_BYTES`] bytes), and
@@ -107,9 +112,9 @@ fn hand_out_at(p: *mut u8, delta: u32) -> NonNull<u8> {
 ///   instant may both pass the check: a double free is found when one free
 ///   happens after the other.
 /// - **Returning memory.** Each class keeps at most 2 empty slabs; slabs
-///   given back are decommitted at once. A class's depot keeps full
-///   magazines worth at most 128 KiB (at least 2, at most 16 magazines)
-///   and empties the rest into the slabs.
+///   given back are decommitted at once. A class's depot keeps, per home,
+///   full magazines worth at most 128 KiB (at least 2, at most 16
+///   magazines) and empties the rest into the slabs.
 ///   [`trim`](Self::trim) flushes this thread's magazines and the depots,
 ///   returns every empty slab and decommits every cached large block.
 ///
@@ -258,6 +263,19 @@ impl Shape {
         // SAFETY: the caller's live slab holds a tag byte per object at
         // `tags`; tags are atomics, shared with racing wrong frees.
         unsafe { AtomicU8::from_ptr((base + self.tags as usize + idx) as *mut u8) }
+    }
+
+    /// The home of the slab at `base` (the home byte after its tags; see
+    /// the slab layer's `Cache::alloc_for`).
+    ///
+    /// # Safety
+    ///
+    /// The slab at `base` is live, of this shape, with tags.
+    unsafe fn home(self, base: usize) -> usize {
+        let at = base + self.tags as usize + self.per_slab as usize;
+        // SAFETY: the caller's live slab has its home byte there; it is
+        // only accessed atomically.
+        usize::from(unsafe { AtomicU8::from_ptr(at as *mut u8) }.load(Ordering::Relaxed))
     }
 
     /// The index of the object that starts `offset` bytes into its slab,
@@ -699,7 +717,7 @@ impl SlabMalloc {
                 allocs,
                 frees,
                 slabs: c.cache.with(|s| s.stats()),
-                depot_full: c.depot.full.len_hint(),
+                depot_full: c.depot.full_len(),
                 depot_empty: c.depot.empty.len_hint(),
             };
         }
@@ -1016,7 +1034,10 @@ impl ZoneState {
             c.depot.allocs.fetch_add(1, Ordering::Relaxed);
             return Some(self.hand_out(k, p.as_ptr()));
         };
-        let (p, delta) = c.depot.refill(&mut mags[k], &ClassSlabs { st: self, k })?;
+        let home = magazine::home();
+        let (p, delta) = c
+            .depot
+            .refill(&mut mags[k], home, &ClassSlabs { st: self, k, home })?;
         Some(hand_out_at(p, delta))
     }
 
@@ -1115,10 +1136,14 @@ impl ZoneState {
         let Some(mags) = mags else {
             return self.free_to_slabs(k, p);
         };
-        match self.classes[k]
-            .depot
-            .spill(&mut mags[k], p, delta, &ClassSlabs { st: self, k })
-        {
+        let home = magazine::home();
+        match self.classes[k].depot.spill(
+            &mut mags[k],
+            p,
+            delta,
+            home,
+            &ClassSlabs { st: self, k, home },
+        ) {
             Ok(()) => Ok(()),
             Err(p) => self.free_to_slabs(k, p),
         }
@@ -1138,15 +1163,19 @@ impl ZoneState {
 
     /// Takes back a thread's magazine of class `k` (at thread exit, or
     /// when a binding is flushed).
-    pub(crate) fn return_magazine(&self, k: usize, m: NonNull<Magazine>) {
+    pub(crate) fn return_magazine(&self, k: usize, m: NonNull<Magazine>, home: usize) {
         self.classes[k]
             .depot
-            .give_back(m, &ClassSlabs { st: self, k });
+            .give_back(m, home, &ClassSlabs { st: self, k, home });
     }
 
     fn trim(&self) {
         for (k, c) in self.classes.iter().enumerate() {
-            c.depot.trim(&ClassSlabs { st: self, k });
+            c.depot.trim(&ClassSlabs {
+                st: self,
+                k,
+                home: 0,
+            });
             c.cache.with(|s| s.reap());
         }
         self.large.with(Large::trim);
@@ -1174,13 +1203,16 @@ impl ZoneState {
 struct ClassSlabs<'a> {
     st: &'a ZoneState,
     k: usize,
+    /// The home of the thread filling magazines: it fills from the slab
+    /// its home claimed.
+    home: usize,
 }
 
 impl Slabs for ClassSlabs<'_> {
-    fn fill(&self, m: &mut Magazine) -> bool {
+    fn fill(&self, m: &mut Magazine, grow: bool) -> bool {
         self.st.classes[self.k].cache.with(|s| {
             while m.has_room() {
-                match s.alloc() {
+                match s.alloc_for(self.home, grow) {
                     // SAFETY: a free object of class `k` in a live slab.
                     Ok(p) => m.stock(p.as_ptr(), unsafe {
                         tag_delta(p.as_ptr(), self.st.tag_of(self.k, p.as_ptr() as usize))
@@ -1202,6 +1234,17 @@ impl Slabs for ClassSlabs<'_> {
             }
         });
         m.clear();
+    }
+
+    fn home_of(&self, m: &Magazine) -> Option<usize> {
+        let p = *m.held().first()? as usize;
+        let chunk = p & !(chunk::CHUNK - 1);
+        // SAFETY: `p` is a free object of class `k` in a live slab (held by
+        // the magazine), so its chunk header is mapped and names the slab.
+        unsafe {
+            let base = ChunkHeader::slab_base(chunk as *const ChunkHeader, p);
+            Some(self.st.shapes.get_unchecked(self.k).home(base))
+        }
     }
 
     fn new_magazine(&self, rounds: usize) -> Option<NonNull<Magazine>> {
@@ -1428,9 +1471,70 @@ const _: () = assert!(MAX_SMALL <= chunk::CHUNK);
 
 #[cfg(test)]
 mod tests {
-    use super::Shape;
+    use super::{Shape, SlabMalloc, classes, magazine};
+    use bagpipe::SharedWeakBag;
+    use core::alloc::{GlobalAlloc, Layout};
     use std::vec;
     use std::vec::Vec;
+
+    /// Threads of two homes fill from slabs of their own, and the full
+    /// magazines a thread of one home frees of the other's blocks go to
+    /// the other's depot stack, not its own.
+    #[test]
+    #[cfg_attr(miri, ignore = "maps 4 MiB-aligned chunks, which Miri cannot")]
+    fn homes_keep_their_slabs_and_get_their_blocks_back() {
+        let zone = SlabMalloc::new();
+        let layout = Layout::from_size_align(64, 8).unwrap();
+        let k = classes::class_of(64, 8).unwrap();
+        let n = 400;
+        let alloc_in = |home| {
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    magazine::set_home(home);
+                    (0..n)
+                        // SAFETY: a non-zero layout.
+                        .map(|_| unsafe { zone.alloc(layout) } as usize)
+                        .collect::<Vec<_>>()
+                })
+                .join()
+                .unwrap()
+            })
+        };
+        let slabs = |blocks: &[usize]| {
+            let mut v: Vec<usize> = blocks.iter().map(|&p| p >> 16).collect();
+            v.dedup();
+            v
+        };
+        let three = alloc_in(3);
+        let five = alloc_in(5);
+        let (s3, s5) = (slabs(&three), slabs(&five));
+        assert!(
+            s3.iter().all(|s| !s5.contains(s)),
+            "homes 3 and 5 share a slab"
+        );
+
+        // A thread of home 5 frees home 3's blocks.
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                magazine::set_home(5);
+                for &p in &three {
+                    // SAFETY: blocks of `zone` of this layout, freed once.
+                    unsafe { zone.dealloc(p as *mut u8, layout) };
+                }
+            });
+        });
+        let depot = &zone.state().unwrap().classes[k].depot;
+        assert!(depot.full[3].len_hint() > 0);
+        assert_eq!(
+            depot.full[5].len_hint(),
+            0,
+            "home 3's blocks went to home 5"
+        );
+        for &p in &five {
+            // SAFETY: as above.
+            unsafe { zone.dealloc(p as *mut u8, layout) };
+        }
+    }
 
     /// The one-multiplication test agrees with the hardware's division
     /// for every size the zone and the shared caches use, over a slab's

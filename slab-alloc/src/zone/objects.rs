@@ -276,7 +276,7 @@ impl<C: Inner> Core<C> {
         let p = match pair {
             Some(pair) => {
                 self.depot
-                    .refill(pair, &CoreSlabs(self))
+                    .refill(pair, magazine::home(), &CoreSlabs(self))
                     .ok_or(AllocError)?
                     .0
             }
@@ -341,7 +341,9 @@ impl<C: Inner> Core<C> {
         let pair =
             magazine::obj_binding(self.id).or_else(|| magazine::obj_bind(self.id, self.owner()));
         let back = match pair {
-            Some(pair) => self.depot.spill(pair, p, 0, &CoreSlabs(self)),
+            Some(pair) => self
+                .depot
+                .spill(pair, p, 0, magazine::home(), &CoreSlabs(self)),
             None => Err(p),
         };
         match back {
@@ -371,18 +373,24 @@ fn rounds_for(stride: usize) -> usize {
 ///
 /// # Safety
 ///
-/// `core` is a live `Core<C>`; `m` is a magazine of it, handed over.
-unsafe fn give_back<C: Inner>(core: *const (), m: NonNull<Magazine>) {
+/// `core` is a live `Core<C>`; `m` is a magazine of it, handed over by a
+/// thread of `home`.
+unsafe fn give_back<C: Inner>(core: *const (), m: NonNull<Magazine>, home: usize) {
     // SAFETY: the caller's core.
     let c = unsafe { &*core.cast::<Core<C>>() };
-    c.depot.give_back(m, &CoreSlabs(c));
+    c.depot.give_back(m, home, &CoreSlabs(c));
 }
 
 /// A core's slab cache and magazine cache, as its depot's source.
 struct CoreSlabs<'a, C>(&'a Core<C>);
 
 impl<C: Inner> Slabs for CoreSlabs<'_, C> {
-    fn fill(&self, m: &mut Magazine) -> bool {
+    /// Without `grow`, nothing: a shared cache's slabs have no homes, so
+    /// a depot takes another home's full magazine before it fills one.
+    fn fill(&self, m: &mut Magazine, grow: bool) -> bool {
+        if !grow {
+            return false;
+        }
         /// Gives the rounds taken so far back to the slabs if a
         /// constructor panics while the magazine is being filled, so that
         /// no constructed object is lost with the magazine.
