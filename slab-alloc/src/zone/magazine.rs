@@ -28,8 +28,9 @@
 //!   slabs shared, two threads each churning 10,000 blocks ran at half
 //!   speed whenever their cores did not share a cache: every free found
 //!   its tag's line in the other core's.)
-//!   An allocation with nothing in its home's stack fills from a slab of
-//!   its home (or one nobody claims), then takes another home's full
+//!   An allocation with nothing in its home's stack takes a full magazine
+//!   of an idle home (one whose threads all exited), else fills from a
+//!   slab of its home (or one nobody claims), else takes any home's full
 //!   magazine, and only then takes a new slab from the chunks.
 //! - Each home's stack holds at most [`depot_limit`] full magazines of a
 //!   class (about [`DEPOT_BYTES`] of objects); a thread that would push one
@@ -318,6 +319,10 @@ pub(crate) trait Slabs {
     fn home_of(&self, _m: &Magazine) -> Option<usize> {
         None
     }
+    /// Makes `home` the home of the objects of `m` (not empty), which a
+    /// thread of `home` took from another home's stack, so that the
+    /// magazines they are freed into come back to it.
+    fn adopt(&self, _m: &Magazine, _home: usize) {}
     /// Frees every round of `m` into the slabs and leaves it empty.
     fn drain(&self, m: &mut Magazine);
     /// A new empty magazine holding up to `rounds` objects.
@@ -391,6 +396,16 @@ impl Depot {
         self.full.iter().find_map(MagStack::pop)
     }
 
+    /// A full magazine of a home other than `home` that no running thread
+    /// has (its threads exited; a thread that takes over one of their
+    /// caches later finds the stack emptier).
+    fn take_idle(&self, home: usize) -> Option<NonNull<Magazine>> {
+        (1..HOMES)
+            .map(|i| (home + i) % HOMES)
+            .filter(|&h| idle(h))
+            .find_map(|h| self.full[h].pop())
+    }
+
     /// An allocation whose loaded magazine is empty, by a thread of
     /// `home`: swap with the previous one if it holds objects, else trade
     /// the empty previous magazine for a full one from the depot (or one
@@ -407,13 +422,7 @@ impl Depot {
             if (*pair.previous()).len() > 0 {
                 pair.swap();
             } else {
-                let full = match self.full[home].pop() {
-                    Some(full) => full,
-                    None => match self.filled(slabs, false).or_else(|| self.take_any()) {
-                        Some(full) => full,
-                        None => self.filled(slabs, true)?,
-                    },
-                };
+                let full = self.full_for(home, slabs)?;
                 let prev = pair.replace(full.as_ptr());
                 if prev != sentinel() {
                     self.harvest(&mut *prev);
@@ -424,6 +433,31 @@ impl Depot {
             // or it is full.
             Some(pair.pop_allocated())
         }
+    }
+
+    /// A full magazine for a thread of `home`: its home's; else an idle
+    /// home's; else one filled from its home's slabs (no new slab); else
+    /// any home's; else one filled from a new slab. One taken from another
+    /// home's stack is adopted.
+    fn full_for(&self, home: usize, slabs: &impl Slabs) -> Option<NonNull<Magazine>> {
+        if let Some(m) = self.full[home].pop() {
+            return Some(m);
+        }
+        let taken = match self.take_idle(home) {
+            Some(m) => m,
+            None => {
+                if let Some(m) = self.filled(slabs, false) {
+                    return Some(m);
+                }
+                match self.take_any() {
+                    Some(m) => m,
+                    None => return self.filled(slabs, true),
+                }
+            }
+        };
+        // SAFETY: popped, so ours alone; full magazines are not empty.
+        slabs.adopt(unsafe { taken.as_ref() }, home);
+        Some(taken)
     }
 
     /// A magazine filled from the slabs. If filling panics (a typed
@@ -725,6 +759,16 @@ pub(crate) struct ThreadCache {
 /// The home of the next thread cache made.
 static NEXT_HOME: AtomicUsize = AtomicUsize::new(0);
 
+/// How many running threads have a cache of each home. A home with none is
+/// idle: its full magazines are anyone's (a hint; a `fork` child keeps
+/// its parent's counts).
+static HOME_THREADS: [AtomicUsize; HOMES] = [const { AtomicUsize::new(0) }; HOMES];
+
+/// Whether no running thread has a cache of `home`.
+pub(crate) fn idle(home: usize) -> bool {
+    HOME_THREADS[home].load(Ordering::Relaxed) == 0
+}
+
 /// Moves this thread (its cache) to `home`, for tests that need two
 /// threads in known homes.
 #[cfg(test)]
@@ -732,7 +776,11 @@ pub(crate) fn set_home(home: usize) {
     assert!(home < HOMES);
     let tc = current_or_new().expect("a thread cache");
     // SAFETY: this thread's live cache; only its thread reads `home`.
-    unsafe { (*tc).home = home };
+    unsafe {
+        HOME_THREADS[(*tc).home].fetch_sub(1, Ordering::Relaxed);
+        HOME_THREADS[home].fetch_add(1, Ordering::Relaxed);
+        (*tc).home = home;
+    }
 }
 
 /// This thread's home (0 before its cache is made and after its exit).
@@ -975,6 +1023,8 @@ fn current_or_new() -> Option<*mut ThreadCache> {
     }
     if tc == UNMADE_PTR {
         tc = acquire()?;
+        // SAFETY: a cache of this thread's now; its home is fixed.
+        HOME_THREADS[unsafe { (*tc).home }].fetch_add(1, Ordering::Relaxed);
         current::set(tc);
         let key = KEY.get_or_init(|| {
             let mut key: libc::pthread_key_t = 0;
@@ -1207,6 +1257,8 @@ extern "C" fn thread_exit(tc: *mut libc::c_void) {
         // SAFETY: as above.
         unsafe { flush_obj(tc, i) };
     }
+    // SAFETY: as above.
+    HOME_THREADS[unsafe { (*tc).home }].fetch_sub(1, Ordering::Relaxed);
     FREE.with(|f| {
         // SAFETY: the exiting thread's cache, no longer used by it.
         unsafe { (*tc).free_next = f.0 };

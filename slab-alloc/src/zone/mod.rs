@@ -265,17 +265,17 @@ impl Shape {
         unsafe { AtomicU8::from_ptr((base + self.tags as usize + idx) as *mut u8) }
     }
 
-    /// The home of the slab at `base` (the home byte after its tags; see
-    /// the slab layer's `Cache::alloc_for`).
+    /// The home byte of the slab at `base` (after its tags; see the slab
+    /// layer's `Cache::alloc_for`).
     ///
     /// # Safety
     ///
     /// The slab at `base` is live, of this shape, with tags.
-    unsafe fn home(self, base: usize) -> usize {
+    unsafe fn home(self, base: usize) -> &'static AtomicU8 {
         let at = base + self.tags as usize + self.per_slab as usize;
         // SAFETY: the caller's live slab has its home byte there; it is
         // only accessed atomically.
-        usize::from(unsafe { AtomicU8::from_ptr(at as *mut u8) }.load(Ordering::Relaxed))
+        unsafe { AtomicU8::from_ptr(at as *mut u8) }
     }
 
     /// The index of the object that starts `offset` bytes into its slab,
@@ -1004,6 +1004,22 @@ impl ZoneState {
         }
     }
 
+    /// The home byte of the slab of `addr`, an object of class `k`
+    /// (`k < CLASSES`).
+    ///
+    /// # Safety
+    ///
+    /// `addr` is an object of class `k` in a live slab of this zone.
+    unsafe fn slab_home(&self, k: usize, addr: usize) -> &'static AtomicU8 {
+        let chunk = addr & !(chunk::CHUNK - 1);
+        // SAFETY: the caller's object: its chunk is mapped and its header
+        // names its slab, of shape `k`.
+        unsafe {
+            let base = ChunkHeader::slab_base(chunk as *const ChunkHeader, addr);
+            self.shapes.get_unchecked(k).home(base)
+        }
+    }
+
     /// The tag of `addr`, an object of class `k` (`k < CLASSES`).
     ///
     /// # Safety
@@ -1237,13 +1253,21 @@ impl Slabs for ClassSlabs<'_> {
     }
 
     fn home_of(&self, m: &Magazine) -> Option<usize> {
-        let p = *m.held().first()? as usize;
-        let chunk = p & !(chunk::CHUNK - 1);
+        let &p = m.held().first()?;
         // SAFETY: `p` is a free object of class `k` in a live slab (held by
-        // the magazine), so its chunk header is mapped and names the slab.
-        unsafe {
-            let base = ChunkHeader::slab_base(chunk as *const ChunkHeader, p);
-            Some(self.st.shapes.get_unchecked(self.k).home(base))
+        // the magazine).
+        Some(usize::from(
+            unsafe { self.st.slab_home(self.k, p as usize) }.load(Ordering::Relaxed),
+        ))
+    }
+
+    /// The slab of the top round: the first the thread hands out, so the
+    /// first freed into whatever magazine takes them back, whose home
+    /// [`home_of`](Slabs::home_of) reads.
+    fn adopt(&self, m: &Magazine, home: usize) {
+        if let Some(&p) = m.held().last() {
+            // SAFETY: as in `home_of`.
+            unsafe { self.st.slab_home(self.k, p as usize) }.store(home as u8, Ordering::Relaxed);
         }
     }
 
@@ -1477,11 +1501,19 @@ mod tests {
     use std::vec;
     use std::vec::Vec;
 
+    /// The homes' tests, one after the other: whether a home is idle
+    /// depends on every thread of the process, including the threads of
+    /// the other test.
+    #[test]
+    #[cfg_attr(miri, ignore = "maps 4 MiB-aligned chunks, which Miri cannot")]
+    fn homes() {
+        homes_keep_their_slabs_and_get_their_blocks_back();
+        an_idle_homes_magazine_is_taken_and_adopted();
+    }
+
     /// Threads of two homes fill from slabs of their own, and the full
     /// magazines a thread of one home frees of the other's blocks go to
     /// the other's depot stack, not its own.
-    #[test]
-    #[cfg_attr(miri, ignore = "maps 4 MiB-aligned chunks, which Miri cannot")]
     fn homes_keep_their_slabs_and_get_their_blocks_back() {
         let zone = SlabMalloc::new();
         let layout = Layout::from_size_align(64, 8).unwrap();
@@ -1534,6 +1566,71 @@ mod tests {
             // SAFETY: as above.
             unsafe { zone.dealloc(p as *mut u8, layout) };
         }
+    }
+
+    /// A thread takes a full magazine of a home whose threads all exited
+    /// before it fills one from the slabs (which hold free objects too),
+    /// and adopts its blocks: the magazine they are freed into comes back
+    /// to its home.
+    fn an_idle_homes_magazine_is_taken_and_adopted() {
+        let zone = SlabMalloc::new();
+        let layout = Layout::from_size_align(4096, 8).unwrap();
+        let k = classes::class_of(4096, 8).unwrap();
+        let depot = || &zone.state().unwrap().classes[k].depot;
+        let (limit, rounds) = (depot().limit, depot().rounds);
+        // Runs `f` on a thread of `home`, until the thread's exit has
+        // given back its magazines (after the join: a thread-specific
+        // key's destructor).
+        let run = |home: usize, f: &(dyn Fn() + Sync)| {
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    magazine::set_home(home);
+                    f();
+                });
+            });
+            while !magazine::idle(home) {
+                std::thread::yield_now();
+            }
+        };
+        // A thread of home 4 leaves its stack full and more free objects in
+        // the slabs.
+        run(4, &|| {
+            let blocks: Vec<usize> = (0..(limit + 2) * rounds)
+                // SAFETY: a non-zero layout.
+                .map(|_| unsafe { zone.alloc(layout) } as usize)
+                .collect();
+            for &p in &blocks {
+                // SAFETY: blocks of `zone` of this layout, freed once.
+                unsafe { zone.dealloc(p as *mut u8, layout) };
+            }
+        });
+        let left = depot().full[4].len_hint();
+        assert_eq!(left, limit);
+        // A thread of home 6 allocates from them, and a thread of home 7
+        // frees what it got.
+        let held = std::sync::Mutex::new(Vec::new());
+        run(6, &|| {
+            let mut held = held.lock().unwrap();
+            // SAFETY: a non-zero layout.
+            held.extend((0..rounds).map(|_| unsafe { zone.alloc(layout) } as usize));
+        });
+        assert_eq!(
+            depot().full[4].len_hint(),
+            left - 1,
+            "home 6 filled from the slabs"
+        );
+        run(7, &|| {
+            for &p in held.lock().unwrap().iter() {
+                // SAFETY: blocks of `zone` of this layout, freed once.
+                unsafe { zone.dealloc(p as *mut u8, layout) };
+            }
+        });
+        assert_eq!(
+            depot().full[6].len_hint(),
+            1,
+            "the blocks did not come back"
+        );
+        assert_eq!(depot().full[7].len_hint(), 0);
     }
 
     /// The one-multiplication test agrees with the hardware's division
