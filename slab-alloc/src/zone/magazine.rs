@@ -333,9 +333,9 @@ pub(crate) trait Slabs {
 /// exchanges of Bonwick and Adams: what a thread does when both of its
 /// magazines are exhausted.
 pub(crate) struct Depot {
-    /// Full magazines, a stack per home: a thread gives back to its
-    /// home's and takes from it first, so objects tend to go back to the
-    /// threads (and cores) that used them last.
+    /// Full magazines, a stack per home: a full magazine goes to its
+    /// objects' home's, and a thread takes from its own home's first, so
+    /// objects go back to the thread (and core) whose slabs they are in.
     pub(crate) full: [MagStack; HOMES],
     pub(crate) empty: MagStack,
     /// Allocations and frees of the class counted so far: magazines add

@@ -1256,9 +1256,12 @@ impl Slabs for ClassSlabs<'_> {
         let &p = m.held().first()?;
         // SAFETY: `p` is a free object of class `k` in a live slab (held by
         // the magazine).
-        Some(usize::from(
-            unsafe { self.st.slab_home(self.k, p as usize) }.load(Ordering::Relaxed),
-        ))
+        // (Modulo HOMES: a stray write to slab metadata does not make an
+        // index out of range.)
+        Some(
+            usize::from(unsafe { self.st.slab_home(self.k, p as usize) }.load(Ordering::Relaxed))
+                % magazine::HOMES,
+        )
     }
 
     /// The slab of the top round: the first the thread hands out, so the
