@@ -23,11 +23,10 @@
 //!   home that claimed it last. A full magazine goes to the stack of its
 //!   objects' home (its first object's slab's), whoever freed them: a
 //!   thread that frees another's blocks sends them back to it. So threads
-//!   of different homes hold blocks of different slabs, and no cache line
-//!   of blocks or of their tags is written by two cores in turn. (With
-//!   slabs shared, two threads each churning 10,000 blocks ran at half
-//!   speed whenever their cores did not share a cache: every free found
-//!   its tag's line in the other core's.)
+//!   of different homes mostly hold blocks of different slabs, and do not
+//!   write the same lines of blocks or of their tags in turn. (With slabs
+//!   shared, two threads each churning 10,000 blocks ran at half speed for
+//!   seconds at a time, every tag line written by both.)
 //!   An allocation with nothing in its home's stack takes a full magazine
 //!   of an idle home (one whose threads all exited), else fills from a
 //!   slab of its home (or one nobody claims), else takes any home's full

@@ -86,8 +86,8 @@ fn hand_out_at(p: *mut u8, delta: u32) -> NonNull<u8> {
 /// - **Homes.** Threads are spread over 8 homes. Each home fills its
 ///   magazines from slabs it claims alone, and full magazines go back to
 ///   the home whose slabs their blocks came from. Threads of different
-///   homes so work on different slabs: no cache line of blocks or of their
-///   metadata goes back and forth between their cores.
+///   homes so work mostly on different slabs, and lines of blocks and of
+///   their metadata do not go back and forth between their cores.
 /// - **Large blocks.** Requests above 256 KiB or aligned above a page are
 ///   mappings of their own, cached for reuse when freed (at most
 ///   [`LARGE_CACHE_BLOCKS`] blocks and [`LARGE_CACHE_BYTES`] bytes), and
