@@ -18,14 +18,15 @@ use crate::error::{ErrorHook, FreeError, FreeErrorKind};
 use crate::stats::Stats;
 
 const WORD_BITS: usize = usize::BITS as usize;
-const _: () = assert!(HOMES <= u8::MAX as usize);
 
 /// How many homes (groups of threads, see [`Cache::alloc_for`]) claim a
 /// slab of a cache each.
 pub(crate) const HOMES: usize = 8;
-#[cfg(feature = "zone")]
+// A header stores its claim as the home plus one, in a byte.
+const _: () = assert!(HOMES < u8::MAX as usize);
 /// How many slabs from the head of the partial list a home looks at for
 /// one nobody claimed before it takes an empty or new one.
+#[cfg(feature = "zone")]
 const CLAIM_SCAN: usize = 8;
 
 impl<B: UntypedObjectAlloc> Cache<B> {
@@ -51,8 +52,7 @@ impl<B: UntypedObjectAlloc> Cache<B> {
     /// claimed by one home is not claimed by another until it leaves the
     /// partial list (fills up or empties), so threads of different homes
     /// fill their magazines from different slabs, and a slab's objects (and
-    /// their tags) stay with one thread while it runs: no cache line of
-    /// them is written by two cores in turn.
+    /// their tags) go to one thread at a time.
     ///
     /// With `grow` false, a home that must claim a slab takes none from
     /// the backing: it fails if no partial or empty slab is unclaimed.
