@@ -1254,10 +1254,10 @@ impl Slabs for ClassSlabs<'_> {
 
     fn home_of(&self, m: &Magazine) -> Option<usize> {
         let &p = m.held().first()?;
+        // Modulo HOMES: a stray write to slab metadata does not make an
+        // index out of range.
         // SAFETY: `p` is a free object of class `k` in a live slab (held by
         // the magazine).
-        // (Modulo HOMES: a stray write to slab metadata does not make an
-        // index out of range.)
         Some(
             usize::from(unsafe { self.st.slab_home(self.k, p as usize) }.load(Ordering::Relaxed))
                 % magazine::HOMES,
