@@ -126,9 +126,9 @@ fn ten_thousand_short_threads_do_not_grow_the_zone() {
         }
     };
     run(1000);
-    // The depots may hold up to about 128 KiB per class, more or less of
-    // it depending on which threads exited last: trimmed, what is left is
-    // what the slabs keep.
+    // The depots may hold up to about 128 KiB per class and home, more or
+    // less of it depending on which threads exited last: trimmed, what is
+    // left is what the slabs keep.
     zone.trim();
     let after_1k = zone.stats();
     run(9000);
@@ -145,15 +145,15 @@ fn ten_thousand_short_threads_do_not_grow_the_zone() {
     );
     // Magazines are never freed, only reused: their number is bounded by
     // how many can be out at once (two per class for each of the 8 running
-    // threads and this one, plus at most 16 full ones per class in the
-    // depot), not by how many threads ever ran.
+    // threads and this one, plus at most 16 full ones per class in each of
+    // the depot's 8 home stacks), not by how many threads ever ran.
     let used = after_10k
         .classes
         .iter()
         .filter(|c| c.slabs.objects_allocated > 0)
         .count();
     assert!(
-        after_10k.magazines <= (9 * 2 + 16) * used,
+        after_10k.magazines <= (9 * 2 + 16 * 8) * used,
         "{} magazines after 1,000 threads, {} after 10,000, {used} classes used",
         after_1k.magazines,
         after_10k.magazines
