@@ -67,6 +67,11 @@ pub(crate) use crate::cache::HOMES;
 pub(crate) const MAX_ROUNDS: usize = 40;
 /// The bytes of objects in full magazines a class's depot keeps for one
 /// home before it empties further magazines of that home into the slabs.
+/// Per home rather than per class: with one limit for all, two threads
+/// churning 10,000 blocks each and exiting drained and refilled so many
+/// magazines through the slabs that the criterion churn took 1.02–1.15×
+/// mimalloc's time against 0.90–0.98× (interleaved blocks, three runs
+/// each). The price is memory: up to 8 times as many full magazines.
 pub(crate) const DEPOT_BYTES: usize = 128 << 10;
 
 /// The most full magazines class `k`'s depot keeps: [`DEPOT_BYTES`] worth,

@@ -158,7 +158,19 @@ fn ten_thousand_short_threads_do_not_grow_the_zone() {
         after_1k.magazines,
         after_10k.magazines
     );
-    assert_eq!(after_10k.chunks, after_1k.chunks);
+    // Chunks are mapped for the slabs out at once: with homes, at most a
+    // claimed slab per class for each of the 8 homes and one more for this
+    // thread's (64 KiB slabs for these sizes), plus a chunk for the
+    // magazines; not for how many threads ever ran. (Which classes' slabs
+    // overlap in time varies between runs: after 1,000 threads 1 to 3
+    // chunks are mapped.)
+    let chunks_bound = (9 * used * (64 << 10)).div_ceil(4 << 20) + 1;
+    assert!(
+        after_10k.chunks <= chunks_bound,
+        "{} chunks after 1,000 threads, {} after 10,000 (bound {chunks_bound})",
+        after_1k.chunks,
+        after_10k.chunks
+    );
     assert_eq!(after_10k.live_bytes(), 0);
 }
 
