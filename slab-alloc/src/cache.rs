@@ -444,11 +444,11 @@ pub(crate) struct Cache<B: UntypedObjectAlloc> {
     hot: Option<NonNull<Header>>,
     hot_base: usize,
     slab_size: usize,
-    /// The partial slab each home fills from ([`Cache::alloc_for`]).
-    claims: [Option<NonNull<Header>>; HOMES],
     #[cfg(feature = "alloc")]
     slabs: crate::registry::SlabMap<NonNull<Header>>,
     // The slow paths.
+    /// The partial slab each home fills from ([`Cache::alloc_for`]).
+    claims: [Option<NonNull<Header>>; HOMES],
     full: List,
     empty: List,
     records: Records,

@@ -45,6 +45,19 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// is free (in a magazine or a slab).
 const HELD: u8 = 1;
 
+/// The base of the slab holding `addr`, as its chunk header records it.
+///
+/// # Safety
+///
+/// `addr` lies in a live slab of a zone: its chunk is mapped and its
+/// header names the slab.
+#[inline]
+unsafe fn slab_base_of(addr: usize) -> usize {
+    let chunk = addr & !(chunk::CHUNK - 1);
+    // SAFETY: the caller's slab's chunk header.
+    unsafe { ChunkHeader::slab_base(chunk as *const ChunkHeader, addr) }
+}
+
 /// How far below `p` its tag lies (the tags precede the objects in their
 /// slab, which is at most 2 MiB).
 #[inline]
@@ -1011,13 +1024,8 @@ impl ZoneState {
     ///
     /// `addr` is an object of class `k` in a live slab of this zone.
     unsafe fn slab_home(&self, k: usize, addr: usize) -> &'static AtomicU8 {
-        let chunk = addr & !(chunk::CHUNK - 1);
-        // SAFETY: the caller's object: its chunk is mapped and its header
-        // names its slab, of shape `k`.
-        unsafe {
-            let base = ChunkHeader::slab_base(chunk as *const ChunkHeader, addr);
-            self.shapes.get_unchecked(k).home(base)
-        }
+        // SAFETY: the caller's object, in a slab of shape `k`.
+        unsafe { self.shapes.get_unchecked(k).home(slab_base_of(addr)) }
     }
 
     /// The tag of `addr`, an object of class `k` (`k < CLASSES`).
@@ -1027,11 +1035,10 @@ impl ZoneState {
     /// `addr` starts an object of class `k` in a live slab of this zone.
     #[inline]
     unsafe fn tag_of(&self, k: usize, addr: usize) -> &'static AtomicU8 {
-        let chunk = addr & !(chunk::CHUNK - 1);
-        // SAFETY: the caller's object: its chunk is mapped, its header
-        // names its slab, and it starts an object of shape `k`.
+        // SAFETY: the caller's object starts an object of shape `k` in a
+        // live slab.
         unsafe {
-            let base = ChunkHeader::slab_base(chunk as *const ChunkHeader, addr);
+            let base = slab_base_of(addr);
             let shape = *self.shapes.get_unchecked(k);
             // The caller's object starts at its offset: `q` is its index.
             shape.tag(base, shape.quotient(addr - base) as usize)

@@ -24,7 +24,7 @@ use object_alloc::{
 };
 
 use super::Shape;
-use super::chunk::{self, ChunkHeader, Chunks, ClassPages, Found, SLOT};
+use super::chunk::{self, Chunks, ClassPages, Found, SLOT};
 use super::lock::ZoneLocked;
 use super::magazine::{self, Depot, Magazine, Owner, Slabs};
 use super::{HELD, MAGAZINE_CLASS, NEXT_ID};
@@ -231,10 +231,9 @@ impl<C: Inner> Core<C> {
     #[inline]
     fn own_tag(&self, p: *mut u8) -> &AtomicU8 {
         let addr = p as usize;
-        let chunk = addr & !(chunk::CHUNK - 1);
         // SAFETY: `p` is an object of one of our live slabs, so its chunk
         // is mapped and its header initialised.
-        let base = unsafe { ChunkHeader::slab_base(chunk as *const ChunkHeader, addr) };
+        let base = unsafe { super::slab_base_of(addr) };
         match self.tag_of(base, addr) {
             Ok(tag) => tag,
             Err(_) => unreachable!("an object of this cache starts an object"),
