@@ -731,9 +731,14 @@ impl MagPair {
     }
 }
 
-/// A binding id: the zone's id, or 0 when free; with this bit set while a
-/// flush of the binding is in progress.
+/// A binding id: the zone's id, or [`UNBOUND`] when free; with this bit
+/// set while a flush of the binding is in progress.
 const BUSY: u64 = 1 << 63;
+
+/// The id of a free binding: no zone state's address (those are
+/// page-aligned), nor the ids of a zone whose state is not made yet (0 and
+/// 1).
+const UNBOUND: u64 = u64::MAX;
 
 /// A thread's magazines for one zone: its loaded and previous magazine of
 /// every class.
@@ -812,7 +817,7 @@ impl ThreadCache {
     /// A cache with no binding, that nothing writes.
     const fn placeholder() -> ThreadCache {
         ThreadCache {
-            ids: [const { AtomicU64::new(0) }; BINDINGS],
+            ids: [const { AtomicU64::new(UNBOUND) }; BINDINGS],
             zones: [ptr::null(); BINDINGS],
             mags: [EMPTY_MAGS; BINDINGS],
             obj_ids: [const { AtomicU64::new(0) }; OBJ_BINDINGS],
@@ -963,8 +968,8 @@ static KEY: OnceLock<Option<libc::pthread_key_t>> = OnceLock::new();
 #[inline]
 pub(crate) fn binding(id: u64) -> Option<&'static mut Mags> {
     let tc = current::get();
-    // SAFETY: this thread's live cache, or a placeholder, whose ids are 0
-    // and never match. The ids are atomic and shared; the magazines of a
+    // SAFETY: this thread's live cache, or a placeholder, whose ids are
+    // all free and never match. The ids are atomic and shared; the magazines of a
     // binding are reached only by this thread (a dropping zone only swaps
     // the id).
     unsafe {
@@ -999,7 +1004,7 @@ pub(crate) fn bind(id: u64, zone: *const super::ZoneState) -> Option<&'static mu
     // rest through this thread's own raw pointer.
     unsafe {
         let slot = (0..BINDINGS)
-            .find(|&i| (*tc).ids[i].load(Ordering::Relaxed) == 0)
+            .find(|&i| (*tc).ids[i].load(Ordering::Relaxed) == UNBOUND)
             .unwrap_or_else(|| {
                 flush(tc, BINDINGS - 1);
                 BINDINGS - 1
@@ -1180,9 +1185,13 @@ fn acquire() -> Option<*mut ThreadCache> {
     let size = size_of::<ThreadCache>();
     let mem = MapAlloc::new().map(size, 4096).ok()?;
     let tc = mem.as_ptr().cast::<ThreadCache>();
-    // SAFETY: a fresh zeroed mapping big enough for a `ThreadCache`: zero
-    // ids are free bindings, and the rest is written before use.
+    // SAFETY: a fresh zeroed mapping big enough for a `ThreadCache`: its
+    // bindings are marked free here, zeroed object-cache ids are free, and
+    // the rest is written before use.
     unsafe {
+        for id in &(*tc).ids {
+            id.store(UNBOUND, Ordering::Relaxed);
+        }
         ptr::addr_of_mut!((*tc).free_next).write(ptr::null_mut());
         ptr::addr_of_mut!((*tc).home).write(NEXT_HOME.fetch_add(1, Ordering::Relaxed) % HOMES);
         let mut head = ALL.load(Ordering::Relaxed);
@@ -1207,7 +1216,7 @@ unsafe fn flush(tc: *mut ThreadCache, i: usize) {
     // SAFETY: the caller's cache; ids are shared atomics.
     let ids = unsafe { &(*tc).ids };
     let id = ids[i].load(Ordering::Relaxed);
-    if id == 0
+    if id == UNBOUND
         || ids[i]
             .compare_exchange(id, id | BUSY, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
@@ -1231,7 +1240,7 @@ unsafe fn flush(tc: *mut ThreadCache, i: usize) {
             }
         }
     }
-    ids[i].store(0, Ordering::Release);
+    ids[i].store(UNBOUND, Ordering::Release);
 }
 
 /// Flushes this thread's binding to the zone with `id`, if any.
@@ -1280,7 +1289,7 @@ pub(crate) fn unbind_everywhere(id: u64) {
         let ids = unsafe { &(*tc).ids };
         for slot in ids {
             loop {
-                match slot.compare_exchange(id, 0, Ordering::AcqRel, Ordering::Relaxed) {
+                match slot.compare_exchange(id, UNBOUND, Ordering::AcqRel, Ordering::Relaxed) {
                     Err(now) if now == id | BUSY => core::hint::spin_loop(),
                     _ => break,
                 }

@@ -173,13 +173,14 @@ pub struct SlabMalloc {
 /// Marks a zone whose state is being made.
 const MAKING: usize = 1;
 
-/// The id of the zone state at `st` in thread bindings: its address with
-/// the low bit set. States are page-aligned and unbound from every thread
-/// before they are unmapped, so live states' ids are distinct; null and
-/// [`MAKING`] give 1, which no binding holds (a free one holds 0).
+/// The id of the zone state at `st` in thread bindings: its address.
+/// States are page-aligned and unbound from every thread before they are
+/// unmapped, so live states' ids are distinct; null and [`MAKING`], the
+/// ids of a zone whose state is not made, are held by no binding (a free
+/// one holds `u64::MAX`).
 #[inline(always)]
 fn state_id(st: *const ZoneState) -> u64 {
-    st as usize as u64 | 1
+    st as usize as u64
 }
 
 /// One size class.
