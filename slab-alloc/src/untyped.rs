@@ -50,8 +50,15 @@ impl<B: UntypedObjectAlloc> UntypedSlabAlloc<B> {
     /// claimed, as [`Cache::alloc_for`](crate::cache::Cache::alloc_for).
     #[cfg(feature = "zone")]
     #[inline]
-    pub(crate) fn alloc_for(&mut self, home: usize, grow: bool) -> Result<NonNull<u8>, AllocError> {
-        self.core.alloc_for(home, grow).map(|(block, _)| block)
+    pub(crate) fn alloc_for(
+        &mut self,
+        home: usize,
+        grow: bool,
+        idle: u8,
+    ) -> Result<NonNull<u8>, AllocError> {
+        self.core
+            .alloc_for(home, grow, idle)
+            .map(|(block, _)| block)
     }
 
     /// Frees a block after the checks, or says what is wrong with the free

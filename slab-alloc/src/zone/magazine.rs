@@ -27,10 +27,12 @@
 //!   write the same lines of blocks or of their tags in turn. (With slabs
 //!   shared, two threads each churning 10,000 blocks ran at half speed for
 //!   seconds at a time, every tag line written by both.)
-//!   An allocation with nothing in its home's stack takes a full magazine
-//!   of an idle home (one whose threads all exited), else fills from a
-//!   slab of its home (or one nobody claims), else takes any home's full
-//!   magazine, and only then takes a new slab from the chunks.
+//!   An allocation with nothing in its home's stack fills a magazine from
+//!   a partial slab of its home or an empty slab, else takes a full
+//!   magazine of an idle home (one whose threads all exited), else fills
+//!   from an idle home's partial slab or a new slab from the chunks; only
+//!   when memory runs out does it take a running home's magazine or slab
+//!   ([`Depot::full_for`]).
 //! - Each home's stack holds at most [`depot_limit`] full magazines of a
 //!   class (about [`DEPOT_BYTES`] of objects); a thread that would push one
 //!   more empties it into the slab layer, so objects freed in a burst end
@@ -318,6 +320,11 @@ pub(crate) trait Slabs {
     /// acquisition, up to its capacity; whether it got any object. Only
     /// with `grow` may it take new slabs from the backing.
     fn fill(&self, m: &mut Magazine, grow: bool) -> bool;
+    /// Whether the slabs keep homes: a slab's objects go to one home at a
+    /// time ([`Slabs::home_of`]), and a fill without `grow` can succeed.
+    fn keeps_homes(&self) -> bool {
+        false
+    }
     /// The home the objects of `m` (not empty) belong to, if the slabs
     /// keep homes: a full magazine goes to that home's stack.
     fn home_of(&self, _m: &Magazine) -> Option<usize> {
@@ -439,25 +446,44 @@ impl Depot {
         }
     }
 
-    /// A full magazine for a thread of `home`: its home's; else an idle
-    /// home's; else one filled from its home's slabs (no new slab); else
-    /// any home's; else one filled from a new slab. One taken from another
-    /// home's stack is adopted.
+    /// A full magazine for a thread of `home`: its home's, else one from
+    /// elsewhere, adopted if it comes from another home's stack.
+    ///
+    /// Where the slabs keep homes (the zone's): one filled from the slabs
+    /// without growing (the home's own partial slab or an empty one, see
+    /// the slab layer's `Cache::claim`); else an idle home's full magazine;
+    /// else one filled by growing (an idle home's partial slab, a new
+    /// slab); and only when memory runs out, any home's. In the criterion
+    /// churn (two threads, started anew each iteration), taking an idle
+    /// home's magazine first and a running home's before a new slab, as
+    /// this did before, left 93% of each thread's tag lines written by
+    /// both threads; this order leaves about a quarter, and the churn took
+    /// 5–8% less time (medians of two `info/zone-ab` batches, 16 runs of
+    /// 16 faster).
+    ///
+    /// Where they do not (the shared object caches, whose fills cannot
+    /// succeed without `grow`): an idle home's, then any home's, then one
+    /// filled from the slabs.
     fn full_for(&self, home: usize, slabs: &impl Slabs) -> Option<NonNull<Magazine>> {
         if let Some(m) = self.full[home].pop() {
             return Some(m);
         }
+        let homes = slabs.keeps_homes();
+        if homes {
+            if let Some(m) = self.filled(slabs, false) {
+                return Some(m);
+            }
+        }
         let taken = match self.take_idle(home) {
             Some(m) => m,
-            None => {
-                if let Some(m) = self.filled(slabs, false) {
-                    return Some(m);
-                }
-                match self.take_any() {
-                    Some(m) => m,
-                    None => return self.filled(slabs, true),
-                }
-            }
+            None if homes => match self.filled(slabs, true) {
+                Some(m) => return Some(m),
+                None => self.take_any()?,
+            },
+            None => match self.take_any() {
+                Some(m) => m,
+                None => return self.filled(slabs, true),
+            },
         };
         // SAFETY: popped, so ours alone; full magazines are not empty.
         slabs.adopt(unsafe { taken.as_ref() }, home);
@@ -776,6 +802,13 @@ static HOME_THREADS: [AtomicUsize; HOMES] = [const { AtomicUsize::new(0) }; HOME
 /// Whether no running thread has a cache of `home`.
 pub(crate) fn idle(home: usize) -> bool {
     HOME_THREADS[home].load(Ordering::Relaxed) == 0
+}
+
+/// The idle homes, as a mask: bit `h` set when [`idle`]`(h)`.
+pub(crate) fn idle_homes() -> u8 {
+    (0..HOMES)
+        .filter(|&h| idle(h))
+        .fold(0, |mask, h| mask | 1 << h)
 }
 
 /// Moves this thread (its cache) to `home`, for tests that need two

@@ -1234,9 +1234,10 @@ struct ClassSlabs<'a> {
 
 impl Slabs for ClassSlabs<'_> {
     fn fill(&self, m: &mut Magazine, grow: bool) -> bool {
+        let idle = magazine::idle_homes();
         self.st.classes[self.k].cache.with(|s| {
             while m.has_room() {
-                match s.alloc_for(self.home, grow) {
+                match s.alloc_for(self.home, grow, idle) {
                     // SAFETY: a free object of class `k` in a live slab.
                     Ok(p) => m.stock(p.as_ptr(), unsafe {
                         tag_delta(p.as_ptr(), self.st.tag_of(self.k, p.as_ptr() as usize))
@@ -1258,6 +1259,10 @@ impl Slabs for ClassSlabs<'_> {
             }
         });
         m.clear();
+    }
+
+    fn keeps_homes(&self) -> bool {
+        true
     }
 
     fn home_of(&self, m: &Magazine) -> Option<usize> {
@@ -1579,11 +1584,14 @@ mod tests {
         }
     }
 
-    /// A thread takes a full magazine of a home whose threads all exited
-    /// before it fills one from the slabs (which hold free objects too),
-    /// and adopts its blocks: the magazine they are freed into comes back
-    /// to its home.
+    /// A thread fills from its own and empty slabs before it takes a full
+    /// magazine of a home whose threads all exited; then it takes one
+    /// (before a new slab or the idle home's partial slabs) and adopts its
+    /// blocks: the magazine they are freed into comes back to its home.
     fn an_idle_homes_magazine_is_taken_and_adopted() {
+        // This thread in a home of its own, so that homes 4 to 7 go idle
+        // when their threads exit.
+        magazine::set_home(0);
         let zone = SlabMalloc::new();
         let layout = Layout::from_size_align(4096, 8).unwrap();
         let k = classes::class_of(4096, 8).unwrap();
@@ -1615,21 +1623,45 @@ mod tests {
                 unsafe { zone.dealloc(p as *mut u8, layout) };
             }
         });
+        assert_eq!(depot().full[4].len_hint(), limit);
+        // A thread of home 5 allocates until it takes one of home 4's
+        // magazines, and keeps its blocks (its exit gives the rest of that
+        // magazine back to home 4).
+        let held5 = std::sync::Mutex::new(Vec::new());
+        let took = std::sync::atomic::AtomicBool::new(false);
+        run(5, &|| {
+            let mut held = held5.lock().unwrap();
+            while held.len() < 10_000 {
+                // SAFETY: a non-zero layout.
+                held.push(unsafe { zone.alloc(layout) } as usize);
+                if depot().full[4].len_hint() < limit {
+                    took.store(true, std::sync::atomic::Ordering::Relaxed);
+                    break;
+                }
+            }
+        });
+        let filled = held5.lock().unwrap().len();
+        assert!(
+            took.load(std::sync::atomic::Ordering::Relaxed),
+            "home 5 never took home 4's magazine"
+        );
+        assert!(
+            filled >= rounds,
+            "home 5 took home 4's magazine after {filled} blocks, with an empty slab"
+        );
         let left = depot().full[4].len_hint();
-        assert_eq!(left, limit);
-        // A thread of home 6 allocates from them, and a thread of home 7
-        // frees what it got.
+        // A thread of home 6 takes home 4's magazine too, not a new slab,
+        // and a thread of home 7 frees what it got: the blocks go back to
+        // home 6.
         let held = std::sync::Mutex::new(Vec::new());
         run(6, &|| {
             let mut held = held.lock().unwrap();
             // SAFETY: a non-zero layout.
             held.extend((0..rounds).map(|_| unsafe { zone.alloc(layout) } as usize));
         });
-        assert_eq!(
-            depot().full[4].len_hint(),
-            left - 1,
-            "home 6 filled from the slabs"
-        );
+        assert!(depot().full[4].len_hint() < left, "home 6 took a new slab");
+        // (Home 6's exit may have given back a magazine of its own.)
+        let before = depot().full[6].len_hint();
         run(7, &|| {
             for &p in held.lock().unwrap().iter() {
                 // SAFETY: blocks of `zone` of this layout, freed once.
@@ -1638,10 +1670,14 @@ mod tests {
         });
         assert_eq!(
             depot().full[6].len_hint(),
-            1,
+            before + 1,
             "the blocks did not come back"
         );
         assert_eq!(depot().full[7].len_hint(), 0);
+        for &p in held5.lock().unwrap().iter() {
+            // SAFETY: blocks of `zone` of this layout, freed once.
+            unsafe { zone.dealloc(p as *mut u8, layout) };
+        }
     }
 
     /// The one-multiplication test agrees with the hardware's division
