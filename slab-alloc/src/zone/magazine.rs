@@ -1002,9 +1002,9 @@ static KEY: OnceLock<Option<libc::pthread_key_t>> = OnceLock::new();
 pub(crate) fn binding(id: u64) -> Option<&'static mut Mags> {
     let tc = current::get();
     // SAFETY: this thread's live cache, or a placeholder, whose ids are
-    // all free and never match. The ids are atomic and shared; the magazines of a
-    // binding are reached only by this thread (a dropping zone only swaps
-    // the id).
+    // all free and never match. The ids are atomic and shared; the
+    // magazines of a binding are reached only by this thread (a dropping
+    // zone only swaps the id).
     unsafe {
         if (*tc).ids[0].load(Ordering::Relaxed) == id {
             return Some(&mut *ptr::addr_of_mut!((*tc).mags[0]));
