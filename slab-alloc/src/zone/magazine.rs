@@ -29,10 +29,10 @@
 //!   seconds at a time, every tag line written by both.)
 //!   An allocation with nothing in its home's stack fills a magazine from
 //!   a partial slab of its home or an empty slab, else takes a full
-//!   magazine of an idle home (one whose threads all exited), else fills
-//!   from an idle home's partial slab or a new slab from the chunks; only
-//!   when memory runs out does it take a running home's magazine or slab
-//!   ([`Depot::full_for`]).
+//!   magazine of an idle home (one whose threads all exited), else any
+//!   home's, else fills from an idle home's partial slab or a new slab
+//!   from the chunks; it fills from a running home's slab only when
+//!   memory runs out ([`Depot::full_for`]).
 //! - Each home's stack holds at most [`depot_limit`] full magazines of a
 //!   class (about [`DEPOT_BYTES`] of objects); a thread that would push one
 //!   more empties it into the slab layer, so objects freed in a burst end
@@ -449,21 +449,22 @@ impl Depot {
     /// A full magazine for a thread of `home`: its home's, else one from
     /// elsewhere, adopted if it comes from another home's stack.
     ///
-    /// Where the slabs keep homes (the zone's): one filled from the slabs
-    /// without growing (the home's own partial slab or an empty one, see
-    /// the slab layer's `Cache::claim`); else an idle home's full magazine;
-    /// else one filled by growing (an idle home's partial slab, a new
-    /// slab); and only when memory runs out, any home's. In the criterion
-    /// churn (two threads, started anew each iteration), taking an idle
-    /// home's magazine first and a running home's before a new slab, as
-    /// this did before, left 93% of each thread's tag lines written by
-    /// both threads; this order leaves about a quarter, and the churn took
-    /// 5–8% less time (medians of two `info/zone-ab` batches, 16 runs of
-    /// 16 faster).
+    /// Where the slabs keep homes (the zone's), it first fills one from the
+    /// slabs without growing (the home's own partial slab or an empty one,
+    /// see the slab layer's `Cache::claim`). Then, as where they do not
+    /// (the shared object caches, whose fills cannot succeed without
+    /// `grow`): an idle home's full magazine, then any home's, then one
+    /// filled by growing (an idle home's partial slab, a new slab).
     ///
-    /// Where they do not (the shared object caches, whose fills cannot
-    /// succeed without `grow`): an idle home's, then any home's, then one
-    /// filled from the slabs.
+    /// Taking an idle home's magazine before the home's own slabs, as this
+    /// did before, left 93% of each thread's tag lines written by both
+    /// threads in the criterion churn (two threads, started anew each
+    /// iteration; the other thread's home is idle for a moment between
+    /// iterations); filling first leaves 71–84%, and the churn took 5%
+    /// less time. Growing before taking a running home's magazine left
+    /// about a quarter and took 5–8% less, but the `LD_PRELOAD` server
+    /// workload's peak rose from 20.5 to 26.4 MiB: its receivers' homes
+    /// grew new slabs while each other's stacks held full magazines.
     fn full_for(&self, home: usize, slabs: &impl Slabs) -> Option<NonNull<Magazine>> {
         if let Some(m) = self.full[home].pop() {
             return Some(m);
@@ -476,10 +477,6 @@ impl Depot {
         }
         let taken = match self.take_idle(home) {
             Some(m) => m,
-            None if homes => match self.filled(slabs, true) {
-                Some(m) => return Some(m),
-                None => self.take_any()?,
-            },
             None => match self.take_any() {
                 Some(m) => m,
                 None => return self.filled(slabs, true),
