@@ -727,8 +727,8 @@ impl<B: UntypedObjectAlloc> Cache<B> {
     /// threads has its blocks and their tag bytes written by both, line by
     /// line: in the criterion churn (two threads started anew each
     /// iteration), 93% of a thread's tag lines were written by both threads
-    /// when any unclaimed slab came before an empty one (and another
-    /// home's magazine before a new slab, see the zone's
+    /// when any unclaimed slab came before an empty one (and an idle home's
+    /// magazine before the home's own slabs, see the zone's
     /// `Depot::full_for`). An empty or new slab goes to the back of the
     /// partial list (it holds an object once the caller allocates from it).
     #[cfg(feature = "zone")]

@@ -469,8 +469,7 @@ impl Depot {
         if let Some(m) = self.full[home].pop() {
             return Some(m);
         }
-        let homes = slabs.keeps_homes();
-        if homes {
+        if slabs.keeps_homes() {
             if let Some(m) = self.filled(slabs, false) {
                 return Some(m);
             }
